@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layout: Services/<Name> are executables, Shared/<Module> are libraries, Tools/<Name> are
+// developer executables, Tests/<Module>Tests test one module each. Dependency direction:
+// Services → (Kafka | ShardedPostgres | codecs) → BusContracts → TwinfleetModel.
+
+let nio: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioLocks: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
+let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+
+/// A library under Shared/.
+func shared(_ name: String, deps: [Target.Dependency], exclude: [String] = []) -> Target {
+    .target(name: name, dependencies: deps, path: "Shared/\(name)", exclude: exclude)
+}
+
+/// An executable under Services/.
+func service(_ name: String, deps: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: deps, path: "Services/\(name)")
+}
+
+/// A test target for one module under Tests/.
+func tests(_ name: String, deps: [Target.Dependency]) -> Target {
+    .testTarget(name: name, dependencies: deps, path: "Tests/\(name)")
+}
+
+let package = Package(
+    name: "Twinfleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "twinfleet-dev-kafka", targets: ["DevKafka"]),
+        .executable(name: "twinfleet-devtool", targets: ["DevTool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        shared("TwinfleetModel", deps: []),
+        shared("BusContracts", deps: ["TwinfleetModel", protobuf], exclude: ["Protos"]),
+        .systemLibrary(
+            name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        shared("Kafka", deps: ["CRdKafka", logging, metrics, lifecycle, nioLocks]),
+        shared("ShardedPostgres", deps: ["Kafka", "BusContracts", "TwinfleetModel", postgres, logging, metrics, lifecycle]),
+        shared("ServiceRuntime", deps: [hummingbird, logging, metrics, prometheus, lifecycle, nioLocks]),
+
+        service("DevKafka", deps: ["Kafka", "ServiceRuntime", "CRdKafka", hummingbird, logging, lifecycle]),
+        .executableTarget(
+            name: "DevTool",
+            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", argumentParser, postgres, logging, lifecycle],
+            path: "Tools/DevTool"),
+
+        .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", asyncHTTPClient, postgres, logging, nioPosix], path: "Tests/TestSupport"),
+        tests("TwinfleetModelTests", deps: ["TwinfleetModel"]),
+        tests("BusContractsTests", deps: ["BusContracts", "TwinfleetModel", protobuf]),
+        tests("KafkaTests", deps: ["Kafka", "TestSupport", "CRdKafka"]),
+        tests("ShardedPostgresTests", deps: ["ShardedPostgres", "Kafka", "TestSupport", postgres]),
+        tests("ServiceRuntimeTests", deps: ["ServiceRuntime", "TestSupport", asyncHTTPClient, hummingbird]),
+    ],
+    swiftLanguageModes: [.v6]
+)
