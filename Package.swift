@@ -42,6 +42,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -54,18 +55,19 @@ let package = Package(
     ],
     targets: [
         shared("TwinfleetModel", deps: []),
+        shared("TwinfleetConfig", deps: []),
         shared("BusContracts", deps: ["TwinfleetModel", protobuf], exclude: ["Protos"]),
         .systemLibrary(
             name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]),
-        shared("Kafka", deps: ["CRdKafka", logging, metrics, lifecycle, nioLocks]),
-        shared("ShardedPostgres", deps: ["Kafka", "BusContracts", "TwinfleetModel", postgres, logging, metrics, lifecycle]),
-        shared("ServiceRuntime", deps: [hummingbird, logging, metrics, prometheus, lifecycle, nioLocks]),
+        shared("Kafka", deps: ["CRdKafka", "TwinfleetConfig", logging, metrics, lifecycle, nioLocks]),
+        shared("ShardedPostgres", deps: ["Kafka", "TwinfleetConfig", "BusContracts", "TwinfleetModel", postgres, protobuf, .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, metrics, lifecycle]),
+        shared("ServiceRuntime", deps: ["TwinfleetConfig", hummingbird, logging, metrics, prometheus, lifecycle, nioLocks]),
 
-        service("DevKafka", deps: ["Kafka", "ServiceRuntime", "CRdKafka", hummingbird, logging, lifecycle]),
+        service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
             name: "DevTool",
-            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", argumentParser, postgres, logging, lifecycle],
+            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", argumentParser, postgres, logging, lifecycle],
             path: "Tools/DevTool"),
 
         .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", asyncHTTPClient, postgres, logging, nioPosix], path: "Tests/TestSupport"),
@@ -73,7 +75,7 @@ let package = Package(
         tests("BusContractsTests", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         tests("KafkaTests", deps: ["Kafka", "TestSupport", "CRdKafka"]),
         tests("ShardedPostgresTests", deps: ["ShardedPostgres", "Kafka", "TestSupport", postgres]),
-        tests("ServiceRuntimeTests", deps: ["ServiceRuntime", "TestSupport", asyncHTTPClient, hummingbird]),
+        tests("ServiceRuntimeTests", deps: ["ServiceRuntime", "TwinfleetConfig", "Kafka", "ShardedPostgres", "TestSupport", asyncHTTPClient, hummingbird]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,67 @@
+import Logging
+import PostgresNIO
+import ShardedPostgres
+import Testing
+import TestSupport
+
+@Suite struct MigrationTests {
+    let environment: TestEnvironment
+    init() throws { environment = try TestEnvironment.current() }
+
+    @Test func migrationsAreIdempotentAndSerialised() async throws {
+        let databases = try await TestDatabases.create(shards: 2, in: environment)
+        try await withShardedPostgres(databases, partitionCount: 12) { postgres in
+            let logger = TestEnvironment.logger
+            // Two processes starting at once: the advisory lock serialises them.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    group.addTask { try await postgres.migrate([PlatformMigrations.control, PlatformMigrations.shard], logger: logger) }
+                }
+                try await group.waitForAll()
+            }
+            let again = try await Migrator.apply(PlatformMigrations.shard, on: postgres.client(forShard: 1), logger: logger)
+            #expect(again.isEmpty, "a second run must apply nothing")
+            for shard in postgres.shards {
+                #expect(try await scalar(shard, "SELECT count(*)::int FROM schema_migrations WHERE component = 'platform'") == 1)
+                #expect(try await scalar(shard, "SELECT count(*)::int FROM information_schema.tables WHERE table_name = 'consumer_offsets'") == 1)
+            }
+            #expect(try await scalar(postgres.control, "SELECT count(*)::int FROM information_schema.tables WHERE table_name = 'partition_shards'") == 1)
+
+            // A new version is applied on top; an edited applied migration is refused.
+            let v2 = MigrationSet(component: "platform-test", target: .shard, migrations: [
+                Migration(version: 1, name: "t", statements: ["CREATE TABLE mig_t (a int)"]),
+                Migration(version: 2, name: "u", statements: ["ALTER TABLE mig_t ADD COLUMN b int"]),
+            ])
+            #expect(try await Migrator.apply(v2, on: postgres.client(forShard: 0), logger: logger) == [1, 2])
+            let edited = MigrationSet(component: "platform-test", target: .shard, migrations: [
+                Migration(version: 1, name: "t", statements: ["CREATE TABLE mig_t (a bigint)"]),
+            ])
+            await #expect(throws: MigrationError.self) {
+                try await Migrator.apply(edited, on: postgres.client(forShard: 0), logger: logger)
+            }
+            // A failing migration leaves nothing behind (one transaction).
+            let broken = MigrationSet(component: "broken", target: .shard, migrations: [
+                Migration(version: 1, name: "ok", statements: ["CREATE TABLE mig_ok (a int)"]),
+                Migration(version: 2, name: "bad", statements: ["CREATE TABLE mig_bad (a no_such_type)"]),
+            ])
+            await #expect(throws: (any Error).self) { try await Migrator.apply(broken, on: postgres.client(forShard: 0), logger: logger) }
+            #expect(try await scalar(postgres.client(forShard: 0), "SELECT count(*)::int FROM information_schema.tables WHERE table_name = 'mig_ok'") == 0)
+        }
+    }
+
+    @Test func shardMapIsStoredAndPartitionCountIsGuarded() async throws {
+        let databases = try await TestDatabases.create(shards: 2, in: environment)
+        try await withShardedPostgres(databases, partitionCount: 8) { postgres in
+            try await postgres.migrate([PlatformMigrations.control, PlatformMigrations.shard], logger: TestEnvironment.logger)
+            #expect(try await postgres.loadShardMap(logger: TestEnvironment.logger).overrides.isEmpty)
+            try await postgres.control.query("INSERT INTO partition_shards (partition, shard) VALUES (3, 0)", logger: TestEnvironment.logger)
+            let map = try await postgres.loadShardMap(logger: TestEnvironment.logger)
+            #expect(map.shard(forPartition: 3) == 0)
+            #expect(map.shard(forPartition: 5) == 1)
+        }
+        // The same databases with another partition count are refused.
+        try await withShardedPostgres(databases, partitionCount: 16) { postgres in
+            await #expect(throws: ShardMapError.self) { try await postgres.loadShardMap(logger: TestEnvironment.logger) }
+        }
+    }
+}

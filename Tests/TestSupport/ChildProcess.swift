@@ -1,0 +1,86 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// An executable of ours started by a test, with its stdout collected line by line.
+public final class ChildProcess: Sendable {
+    private let process: Process
+    private let lines = NIOLockedValueBox<[String]>([])
+    private let errorTail = NIOLockedValueBox<String>("")
+
+    /// Starts `executable` (a product name in the bin directory) with arguments and environment.
+    public init(_ executable: String, _ arguments: [String], environment: TestEnvironment, variables: [String: String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: environment.binDirectory).appendingPathComponent(executable)
+        process.arguments = arguments
+        process.environment = variables
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let lines = self.lines
+        let buffer = NIOLockedValueBox(Data())
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            buffer.withLockedValue { pending in
+                pending.append(data)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    lines.withLockedValue { $0.append(line) }
+                }
+            }
+        }
+        let errorTail = self.errorTail
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            errorTail.withLockedValue { $0 = String(($0 + text).suffix(4000)) }
+        }
+        try process.run()
+        self.process = process
+    }
+
+    /// Lines printed so far.
+    public var output: [String] { lines.withLockedValue { $0 } }
+
+    /// The last few kilobytes of standard error (for failure messages).
+    public var standardErrorTail: String { errorTail.withLockedValue { $0 } }
+
+    /// Lines parsed as JSON objects.
+    public var events: [[String: Any]] {
+        output.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
+    }
+
+    /// Whether the process is still running.
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends a signal (SIGKILL for a crash, SIGTERM for a graceful stop).
+    public func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for exit and returns the status, or nil after the timeout.
+    public func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Polls `condition` until it holds or the timeout passes; returns whether it held.
+public func eventually(timeout: Duration, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return try await condition()
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The platform benchmark: starts a throwaway PostgreSQL and the dev broker like the test command,
+# builds in release mode and prints the figures recorded in docs/BENCHMARKS.md.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+tf_ensure_packages
+tf_build -c release
+
+WORK="$(mktemp -d /tmp/twinfleet-bench.XXXXXX)"
+chmod 755 "$WORK"
+trap 'tf_stop_all; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+PG_PORT="${TWINFLEET_BENCH_PG_PORT:-55434}"
+HTTP_PORT="${TWINFLEET_BENCH_DEVKAFKA_PORT:-19094}"
+# Benchmarks keep PostgreSQL's durability defaults (fsync on) so COPY and the consumer pay the same.
+tf_start_postgres "$WORK/postgres" "$PG_PORT"
+for db in bench_control bench_shard_0 bench_shard_1; do tf_psql "$PG_PORT" postgres "CREATE DATABASE $db"; done
+tf_start_dev_kafka "$HTTP_PORT" "$WORK/bootstrap" KAFKA_PARTITIONS=12
+
+export KAFKA_BROKERS="$TF_KAFKA_BROKERS" KAFKA_PARTITIONS=12
+export POSTGRES_CONTROL_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_control"
+export POSTGRES_SHARDS="postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_0,postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_1"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); date: $(date -u +%Y-%m-%dT%H:%MZ)"
+"$TF_BIN/twinfleet-devtool" bench --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" "$@"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The run command: installs what is missing, builds, and runs the local stack on 127.0.0.1 —
+# PostgreSQL (control + 2 shards, data in .data/), the dev Kafka broker (in memory only),
+# mosquitto and every service executable — until Ctrl-C, which stops everything cleanly.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+tf_ensure_packages
+tf_build
+
+DATA="$TF_ROOT/.data"
+mkdir -p "$DATA"
+trap 'tf_log "stopping"; tf_stop_all' EXIT
+trap 'exit 0' INT TERM
+
+PG_PORT="${TWINFLEET_PG_PORT:-55432}"
+PARTITIONS="${KAFKA_PARTITIONS:-12}"
+PG_DIR="$DATA/postgres"
+# The postgres user must reach the data folder; fall back to /tmp if the checkout is private.
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$DATA"; then
+  PG_DIR="/tmp/twinfleet-postgres-$(echo "$TF_ROOT" | md5sum | cut -c1-8)"
+fi
+tf_start_postgres "$PG_DIR" "$PG_PORT"
+for db in twinfleet_control twinfleet_shard_0 twinfleet_shard_1; do
+  [ "$(tf_psql "$PG_PORT" postgres "SELECT 1 FROM pg_database WHERE datname = '$db'")" = 1 ] ||
+    tf_psql "$PG_PORT" postgres "CREATE DATABASE $db"
+done
+
+tf_start_dev_kafka "${DEVKAFKA_HTTP_PORT:-19092}" "$DATA/kafka-bootstrap" KAFKA_PARTITIONS="$PARTITIONS"
+tf_start_mosquitto "${MQTT_PORT:-1883}" "$DATA/mosquitto"
+
+# One environment for every service, also written to .data/env for other terminals.
+cat >"$DATA/env" <<ENV
+export KAFKA_BROKERS='$TF_KAFKA_BROKERS'
+export KAFKA_PARTITIONS='$PARTITIONS'
+export POSTGRES_CONTROL_URL='postgres://postgres@127.0.0.1:$PG_PORT/twinfleet_control'
+export POSTGRES_SHARDS='postgres://postgres@127.0.0.1:$PG_PORT/twinfleet_shard_0,postgres://postgres@127.0.0.1:$PG_PORT/twinfleet_shard_1'
+export MQTT_URL='mqtt://127.0.0.1:${MQTT_PORT:-1883}'
+ENV
+source "$DATA/env"
+"$TF_BIN/twinfleet-devtool" migrate >/dev/null
+tf_log "migrations applied to twinfleet_control and 2 shards"
+
+# Every service executable that exists (Services/*, except the dev broker started above), each
+# with its own operations port from 8081 up.
+port=8081
+for service in $(cd "$TF_ROOT/Services" && ls); do
+  [ "$service" = DevKafka ] && continue
+  product="twinfleet-$(echo "$service" | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')"
+  [ -x "$TF_BIN/$product" ] || continue
+  HTTP_PORT=$port INSTANCE_ID="$(echo "$product" | sed 's/^twinfleet-//')-0" "$TF_BIN/$product" >"$DATA/$product.log" 2>&1 &
+  TF_PIDS+=($!)
+  tf_log "$product: http://127.0.0.1:$port/health/ready (log .data/$product.log)"
+  port=$((port + 1))
+done
+
+tf_log "dev broker health: http://127.0.0.1:${DEVKAFKA_HTTP_PORT:-19092}/health/ready"
+tf_log "environment for other terminals: source .data/env — Ctrl-C stops everything"
+wait
