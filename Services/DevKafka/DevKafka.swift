@@ -45,8 +45,7 @@ struct DevKafka {
             extraRoutes: { router in addAdminRoutes(router, cluster: cluster) },
             onListening: { port in
                 let line = "bootstrap=\(cluster.bootstrapServers) http=\(boot.runtime.httpHost):\(port)"
-                print("twinfleet-dev-kafka: \(line)")
-                fflush(stdout)
+                FileHandle.standardOutput.write(Data("twinfleet-dev-kafka: \(line)\n".utf8))
                 if !bootstrapFile.isEmpty {
                     let temporary = bootstrapFile + ".tmp"
                     FileManager.default.createFile(atPath: temporary, contents: Data((cluster.bootstrapServers + "\n").utf8))
@@ -80,8 +79,10 @@ struct DevKafka {
             }
             do {
                 try cluster.createTopic(topic.name, partitions: topic.partitions)
-            } catch {
+            } catch let error as KafkaError {
                 return problem(.conflict, error.message)
+            } catch {
+                return problem(.internalServerError, "\(error)")
             }
             return Response(status: .created, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: .init(string: "{\"name\":\"\(topic.name)\",\"partitions\":\(topic.partitions)}")))

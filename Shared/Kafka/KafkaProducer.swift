@@ -63,7 +63,7 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     public func send(_ record: OutgoingRecord) async throws(KafkaError) -> DeliveryReport {
         let start = DispatchTime.now()
         let result: Result<DeliveryReport, KafkaError> = await withCheckedContinuation { continuation in
-            let box = DeliveryBox(continuation: continuation)
+            let box = DeliveryBox(target: .single(continuation))
             if let error = enqueue(record, opaque: Unmanaged.passRetained(box)) {
                 continuation.resume(returning: .failure(error))
             }
@@ -79,22 +79,33 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         }
     }
 
-    /// Produces many records concurrently and waits for all acknowledgements, in input order.
+    /// Produces many records and waits for all acknowledgements; reports come back in input order.
+    ///
+    /// Records are enqueued in input order, so records with the same key keep their order.
     public func sendAll(_ records: [OutgoingRecord]) async throws(KafkaError) -> [DeliveryReport] {
-        do {
-            return try await withThrowingTaskGroup(of: (Int, DeliveryReport).self) { group in
-                for (index, record) in records.enumerated() {
-                    group.addTask { (index, try await self.send(record)) }
+        guard !records.isEmpty else { return [] }
+        let results: [Result<DeliveryReport, KafkaError>] = await withCheckedContinuation { continuation in
+            let collector = BatchCollector(count: records.count, continuation: continuation)
+            for (index, record) in records.enumerated() {
+                let box = DeliveryBox(target: .batch(collector, index))
+                if let error = enqueue(record, opaque: Unmanaged.passRetained(box)) {
+                    collector.complete(index, .failure(error))
                 }
-                var reports = [DeliveryReport?](repeating: nil, count: records.count)
-                for try await (index, report) in group { reports[index] = report }
-                return reports.map { $0! }
             }
-        } catch let error as KafkaError {
-            throw error
-        } catch {
-            throw KafkaError(.produce, message: "\(error)")
         }
+        var reports: [DeliveryReport] = []
+        reports.reserveCapacity(records.count)
+        for (record, result) in zip(records, results) {
+            switch result {
+            case .success(let report):
+                KafkaMetrics.produced(record.topic).increment()
+                reports.append(report)
+            case .failure(let error):
+                KafkaMetrics.errors("produce").increment()
+                throw error
+            }
+        }
+        return reports
     }
 
     /// Enqueues a record; on failure releases the opaque box and returns the error.
@@ -210,11 +221,46 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     public var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
 }
 
-/// Carries a waiting `send` through librdkafka's per-message opaque pointer.
+/// Carries a waiting `send` (or one record of a `sendAll`) through librdkafka's per-message
+/// opaque pointer.
 final class DeliveryBox: @unchecked Sendable {
-    let continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>
-    init(continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>) {
+    enum Target {
+        case single(CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>)
+        case batch(BatchCollector, Int)
+    }
+    let target: Target
+    init(target: Target) {
+        self.target = target
+    }
+
+    func complete(_ result: Result<DeliveryReport, KafkaError>) {
+        switch target {
+        case .single(let continuation): continuation.resume(returning: result)
+        case .batch(let collector, let index): collector.complete(index, result)
+        }
+    }
+}
+
+/// Gathers the delivery reports of a `sendAll` and resumes it after the last one.
+final class BatchCollector: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var results: [Result<DeliveryReport, KafkaError>?]
+    private var remaining: Int
+    private let continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>
+
+    init(count: Int, continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
         self.continuation = continuation
+    }
+
+    func complete(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
+        let finished: [Result<DeliveryReport, KafkaError>]? = lock.withLock {
+            results[index] = result
+            remaining -= 1
+            return remaining == 0 ? results.map { $0! } : nil
+        }
+        if let finished { continuation.resume(returning: finished) }
     }
 }
 
@@ -247,10 +293,10 @@ private func deliveryReportCallback(
     let box = Unmanaged<DeliveryBox>.fromOpaque(privatePointer).takeRetainedValue()
     let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
     if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        box.continuation.resume(returning: .success(DeliveryReport(
+        box.complete(.success(DeliveryReport(
             topicPartition: TopicPartition(topic: topic, partition: message.pointee.partition),
             offset: message.pointee.offset)))
     } else {
-        box.continuation.resume(returning: .failure(.from(message.pointee.err, .delivery, context: "delivery to \(topic)")))
+        box.complete(.failure(.from(message.pointee.err, .delivery, context: "delivery to \(topic)")))
     }
 }

@@ -37,7 +37,7 @@ public struct ServiceBootstrap: Sendable {
     }
 
     /// Reads a value or exits with status 2 naming the variable at fault.
-    public func require<T>(_ read: (ServiceConfig) throws(ConfigError) -> T) -> T {
+    public func require<T>(_ read: (ServiceConfig) throws -> T) -> T {
         do {
             return try read(config)
         } catch {

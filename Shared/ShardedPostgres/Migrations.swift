@@ -71,7 +71,7 @@ public enum Migrator {
         guard Set(sorted.map(\.version)).count == sorted.count else {
             throw MigrationError(message: "\(set.component): duplicate migration versions")
         }
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (

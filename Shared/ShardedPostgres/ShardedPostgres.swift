@@ -64,7 +64,7 @@ public final class ShardedPostgres: Service, Sendable {
     @discardableResult
     public func loadShardMap(logger: Logger) async throws -> ShardMap {
         let current = shardMap
-        let loaded = try await control.withTransaction(logger: logger) { connection -> ShardMap in
+        let loaded = try await control.transaction(logger: logger) { connection -> ShardMap in
             try await connection.query("""
                 INSERT INTO cluster_settings (key, value) VALUES ('partition_count', \(String(current.partitionCount)))
                 ON CONFLICT (key) DO NOTHING
@@ -86,5 +86,20 @@ public final class ShardedPostgres: Service, Sendable {
         }
         map.withLockedValue { $0 = loaded }
         return loaded
+    }
+}
+
+extension PostgresClient {
+    /// `withTransaction`, but rethrowing the closure's own error (a `MigrationError`, a
+    /// `PoisonRecordError`…) instead of postgres-nio's wrapper when the closure failed.
+    public func transaction<Result: Sendable>(
+        logger: Logger, file: String = #file, line: Int = #line,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> Result {
+        do {
+            return try await withTransaction(logger: logger, file: file, line: line, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
     }
 }

@@ -153,7 +153,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         var logger = self.logger
         logger[metadataKey: "postgres.shard"] = "\(shard)"
         let handler = self.handler
-        let count = try await postgres.client(forShard: shard).withTransaction(logger: logger) { connection -> Int in
+        let count = try await postgres.client(forShard: shard).transaction(logger: logger) { connection -> Int in
             try await connection.query("""
                 INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
                 SELECT \(group), t, p, 0 FROM unnest(\(topics)::text[], \(numbers)::int[]) AS x(t, p)
@@ -206,7 +206,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         try await deadLetters.publish(record, consumerGroup: options.groupID, code: code, reason: reason)
         poisoned.increment()
         let group = options.groupID
-        try await postgres.client(forShard: shard).withTransaction(logger: logger) { connection in
+        try await postgres.client(forShard: shard).transaction(logger: logger) { connection in
             try await connection.query("""
                 INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
                 VALUES (\(group), \(record.topic), \(record.partition), \(record.offset + 1))

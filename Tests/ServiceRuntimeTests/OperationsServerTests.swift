@@ -12,7 +12,7 @@ import TwinfleetConfig
 @Suite struct OperationsServerTests {
     @Test func healthAndMetricsOverRealHTTP() async throws {
         let registry = PrometheusCollectorRegistry()
-        registry.makeCounter(name: "twinfleet_test_events_total").increment(by: 3)
+        registry.makeCounter(name: "twinfleet_test_events_total").increment(by: Int64(3))
         let health = HealthState()
         health.register("database")
         let runtime = try RuntimeConfig(config: ServiceConfig(environment: ["HTTP_PORT": "0"]))

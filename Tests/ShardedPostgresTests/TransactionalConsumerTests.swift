@@ -42,7 +42,7 @@ import TestSupport
         var first = try ChildProcess("twinfleet-devtool", arguments, environment: environment, variables: variables)
         let second = try ChildProcess("twinfleet-devtool", arguments, environment: environment, variables: variables)
         try await withShardedPostgres(databases, partitionCount: partitions) { postgres in
-            let started = try await eventually(timeout: .seconds(90)) {
+            let started = await eventually(timeout: .seconds(90)) {
                 (try? await appliedCount(postgres, group: group)) ?? 0 > 1500
             }
             #expect(started, "nothing applied: \(first.standardErrorTail)")
@@ -57,7 +57,8 @@ import TestSupport
             let finished = try await eventually(timeout: .seconds(180), every: .milliseconds(500)) {
                 try await appliedCount(postgres, group: group) >= total
             }
-            #expect(finished, "applied \(try await appliedCount(postgres, group: group)) of \(total)")
+            let appliedNow = try await appliedCount(postgres, group: group)
+            #expect(finished, "applied \(appliedNow) of \(total)")
             // Give any duplicate a chance to appear before counting.
             try await Task.sleep(for: .seconds(3))
             #expect(try await appliedCount(postgres, group: group) == total)
@@ -102,11 +103,12 @@ import TestSupport
             "twinfleet-devtool", ["apply-test", "--topic", topic, "--group", group, "--batch", "50"],
             environment: environment, variables: variables)
         try await withShardedPostgres(databases, partitionCount: 2) { postgres in
-            let done = try await eventually(timeout: .seconds(90)) {
+            let done = await eventually(timeout: .seconds(90)) {
                 (try? await appliedCount(postgres, group: group)) ?? 0 >= 200
             }
             #expect(done, "neighbours of the poison record were not applied: \(worker.standardErrorTail)")
-            #expect(try await appliedCount(postgres, group: group) == 200)
+            let applied = try await appliedCount(postgres, group: group)
+            #expect(applied == 200)
         }
 
         // The dead letter names the source and the reason.

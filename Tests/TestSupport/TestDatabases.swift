@@ -20,7 +20,8 @@ public struct TestDatabases: Sendable {
                 try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestEnvironment.logger)
             }
         }
-        let root = environment.postgresURL.replacingOccurrences(of: "/postgres", with: "")
+        let url = environment.postgresURL
+        let root = url[..<url.lastIndex(of: "/")!]
         return TestDatabases(controlURL: "\(root)/\(names[0])", shardURLs: names.dropFirst().map { "\(root)/\($0)" })
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import ServiceLifecycle
+import UnixSignals
 
 /// Produces keyed records and prints where each key went.
 struct Produce: AsyncParsableCommand {
@@ -56,7 +57,7 @@ struct Consume: AsyncParsableCommand {
                 }
                 return [:]
             })
-        let signals = UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let stopper = Task {
             for await _ in signals { consumer.requestShutdown(); return }
         }
