@@ -39,6 +39,7 @@ let package = Package(
     products: [
         .executable(name: "twinfleet-dev-kafka", targets: ["DevKafka"]),
         .executable(name: "twinfleet-devtool", targets: ["DevTool"]),
+        .executable(name: "twinfleet-twin-store", targets: ["TwinStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -64,6 +65,10 @@ let package = Package(
         shared("ShardedPostgres", deps: ["Kafka", "TwinfleetConfig", "BusContracts", "TwinfleetModel", postgres, protobuf, .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, metrics, lifecycle]),
         shared("ServiceRuntime", deps: ["TwinfleetConfig", hummingbird, logging, metrics, prometheus, lifecycle, nioLocks]),
 
+        shared("CWMPCodec", deps: ["TwinfleetModel"]),
+        shared("DataModel", deps: ["TwinfleetModel"]),
+        shared("Twin", deps: ["ShardedPostgres", "BusContracts", "TwinfleetModel", "Kafka", postgres, protobuf, logging, lifecycle]),
+        service("TwinStore", deps: ["Twin", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
             name: "DevTool",
@@ -75,6 +80,9 @@ let package = Package(
         tests("BusContractsTests", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         tests("KafkaTests", deps: ["Kafka", "TestSupport", "CRdKafka"]),
         tests("ShardedPostgresTests", deps: ["ShardedPostgres", "Kafka", "TestSupport", postgres]),
+        tests("CWMPCodecTests", deps: ["CWMPCodec", "TwinfleetModel"]),
+        tests("DataModelTests", deps: ["DataModel", "TwinfleetModel"]),
+        tests("TwinTests", deps: ["Twin", "ShardedPostgres", "Kafka", "BusContracts", "TwinfleetModel", "TestSupport", postgres, protobuf]),
         tests("ServiceRuntimeTests", deps: ["ServiceRuntime", "TwinfleetConfig", "Kafka", "ShardedPostgres", "TestSupport", asyncHTTPClient, hummingbird]),
     ],
     swiftLanguageModes: [.v6]

@@ -70,6 +70,8 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
     ) throws(KafkaError) {
         var configuration = configuration
         configuration["group.id"] = options.groupID
+        // A producer-only property; librdkafka warns when a consumer carries it.
+        configuration["partitioner"] = nil
         configuration["enable.auto.commit"] = "false"
         configuration["enable.auto.offset.store"] = "false"
         if configuration["auto.offset.reset"] == nil { configuration["auto.offset.reset"] = "earliest" }

@@ -92,6 +92,7 @@ public final class ShardedPostgres: Service, Sendable {
 extension PostgresClient {
     /// `withTransaction`, but rethrowing the closure's own error (a `MigrationError`, a
     /// `PoisonRecordError`…) instead of postgres-nio's wrapper when the closure failed.
+    @discardableResult
     public func transaction<Result: Sendable>(
         logger: Logger, file: String = #file, line: Int = #line,
         _ body: (PostgresConnection) async throws -> sending Result

@@ -88,14 +88,20 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         let consumer = try KafkaConsumer(
             configuration: kafka, options: consumerOptions, logger: logger,
             rebalanceHandler: { [self] event in await self.startOffsets(for: event) })
-        try await withGracefulShutdownHandler {
-            for await batch in consumer.batches.cancelOnGracefulShutdown() {
-                let next = try await process(batch)
-                consumer.commitAsync(next)
+        do {
+            try await withGracefulShutdownHandler {
+                for await batch in consumer.batches.cancelOnGracefulShutdown() {
+                    let next = try await process(batch)
+                    consumer.commitAsync(next)
+                }
+            } onGracefulShutdown: {
+                // Leaving the group ends `batches` after the batch in progress.
+                consumer.requestShutdown()
             }
-        } onGracefulShutdown: {
-            // Leaving the group ends `batches` after the batch in progress.
-            consumer.requestShutdown()
+        } catch {
+            // Leave the group before failing so the partitions move to a healthy member at once.
+            await consumer.shutdown()
+            throw error
         }
         await consumer.shutdown()
     }

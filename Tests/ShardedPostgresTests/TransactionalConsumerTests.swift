@@ -136,4 +136,50 @@ import TestSupport
         worker.signal(SIGTERM)
         #expect(await worker.waitForExit(timeout: .seconds(30)) == 0)
     }
+
+    @Test func lostDatabaseConnectionsAreRetriedNotDeadLettered() async throws {
+        let total = 4000
+        let topic = TestEnvironment.unique("conn-loss")
+        let group = TestEnvironment.unique("apply")
+        try await environment.createTopic(topic, partitions: 4)
+        let databases = try await TestDatabases.create(shards: 2, in: environment)
+        var variables = environment.childEnvironment(postgres: databases)
+        variables["KAFKA_PARTITIONS"] = "4"
+        let worker = try ChildProcess(
+            "twinfleet-devtool", ["apply-test", "--topic", topic, "--group", group, "--batch", "20"],
+            environment: environment, variables: variables)
+        let producer = try KafkaProducer(configuration: environment.kafka(), logger: TestEnvironment.logger)
+        try await withShardedPostgres(databases, partitionCount: 4) { postgres in
+            let names = databases.shardURLs.map { String($0.split(separator: "/").last!) }
+            // Produce in waves and cut every connection of the worker to the shards in between.
+            for wave in 0..<8 {
+                _ = try await producer.sendAll((0..<total / 8).map {
+                    OutgoingRecord(topic: topic, key: "cpe-\($0 % 50)", value: Array("w\(wave)-\($0)".utf8))
+                })
+                try await Task.sleep(for: .milliseconds(300))
+                try await withClient(environment.postgresURL) { admin in
+                    try await admin.query("""
+                        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        WHERE datname = ANY(\(names)) AND pid <> pg_backend_pid() AND application_name <> 'psql'
+                        """, logger: TestEnvironment.logger)
+                }
+            }
+            let finished = await eventually(timeout: .seconds(120), every: .milliseconds(300)) {
+                (try? await appliedCount(postgres, group: group)) ?? 0 >= total
+            }
+            #expect(finished, "worker stalled: \(worker.standardErrorTail)")
+            try await Task.sleep(for: .seconds(2))
+            let applied = try await appliedCount(postgres, group: group)
+            #expect(applied == total)
+            var distinct = 0
+            for shard in postgres.shards {
+                distinct += try await scalar(shard, "SELECT count(DISTINCT value)::int FROM devtool_applied WHERE consumer_group = \(group)")
+            }
+            #expect(distinct == total)
+        }
+        await producer.shutdown()
+        #expect(worker.isRunning, "the worker must survive lost connections")
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: .seconds(30)) == 0)
+    }
 }

@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ShardedPostgres
+import TwinfleetModel
+
+/// A device's fields as the twin holds them.
+public struct TwinDevice: Sendable, Equatable {
+    public var deviceID: String
+    public var partition: Int32
+    public var tenantID: String
+    public var protocolName: String
+    public var oui: String?
+    public var productClass: String?
+    public var serialNumber: String?
+    public var manufacturer: String?
+    public var modelName: String?
+    public var hardwareVersion: String?
+    public var softwareVersion: String?
+    public var tags: [String]
+    public var firstSeen: Date
+    public var lastContact: Date
+    public var lastBoot: Date?
+    public var online: Bool
+    public var instanceID: String?
+    public var connectionRequestURL: String?
+    public var twinVersion: Int64
+}
+
+/// One parameter of a twin: reported value, desired value (while a queued Set will change it).
+public struct TwinParameter: Sendable, Equatable {
+    public var path: String
+    /// The reported value, typed.
+    public var value: ParameterValue
+    public var writable: Bool?
+    public var reportedAt: Date
+    /// The value a queued command will set, if any.
+    public var desired: ParameterValue?
+    /// The command that will set it.
+    public var desiredCommandID: String?
+}
+
+/// A value as it changed: `value` nil means the parameter was removed at `changedAt`.
+public struct ParameterHistoryEntry: Sendable, Equatable {
+    public var changedAt: Date
+    public var value: ParameterValue?
+    public var twinVersion: Int64
+}
+
+/// Reads twins from their shards (read-only: every write goes through a topic).
+public struct TwinReader: Sendable {
+    private let postgres: ShardedPostgres
+
+    /// Creates a reader over the shards.
+    public init(postgres: ShardedPostgres) {
+        self.postgres = postgres
+    }
+
+    private func client(_ deviceID: String) -> PostgresClient {
+        postgres.client(forPartition: postgres.shardMap.partition(forDevice: deviceID))
+    }
+
+    /// The device fields, or nil for a device never seen.
+    public func device(_ deviceID: String, logger: Logger) async throws -> TwinDevice? {
+        let rows = try await client(deviceID).query("""
+            SELECT device_id, partition, tenant_id, protocol, oui, product_class, serial_number, manufacturer,
+                   model_name, hardware_version, software_version, tags, first_seen, last_contact, last_boot,
+                   online, instance_id, connection_request_url, twin_version
+            FROM devices WHERE device_id = \(deviceID)
+            """, logger: logger)
+        for try await row in rows {
+            let c = row.makeRandomAccess()
+            return TwinDevice(
+                deviceID: try c[0].decode(String.self), partition: try c[1].decode(Int32.self),
+                tenantID: try c[2].decode(String.self), protocolName: try c[3].decode(String.self),
+                oui: try c[4].decode(String?.self), productClass: try c[5].decode(String?.self),
+                serialNumber: try c[6].decode(String?.self), manufacturer: try c[7].decode(String?.self),
+                modelName: try c[8].decode(String?.self), hardwareVersion: try c[9].decode(String?.self),
+                softwareVersion: try c[10].decode(String?.self), tags: try c[11].decode([String].self),
+                firstSeen: try c[12].decode(Date.self), lastContact: try c[13].decode(Date.self),
+                lastBoot: try c[14].decode(Date?.self), online: try c[15].decode(Bool.self),
+                instanceID: try c[16].decode(String?.self), connectionRequestURL: try c[17].decode(String?.self),
+                twinVersion: try c[18].decode(Int64.self))
+        }
+        return nil
+    }
+
+    /// The parameters under `prefix` (a path prefix such as `Device.WiFi.`; empty for all), in path order.
+    public func parameters(_ deviceID: String, under prefix: String = "", logger: Logger) async throws -> [TwinParameter] {
+        let rows = try await client(deviceID).query("""
+            SELECT path, value, value_type, writable, reported_at, desired_value, desired_type, desired_command_id
+            FROM parameters WHERE device_id = \(deviceID) AND starts_with(path, \(prefix)) ORDER BY path
+            """, logger: logger)
+        var result: [TwinParameter] = []
+        for try await (path, value, type, writable, reportedAt, desiredValue, desiredType, commandID)
+            in rows.decode((String, String?, String, Bool?, Date, String?, String?, String?).self) {
+            guard let current = Self.typed(value, type) else { continue }
+            result.append(TwinParameter(
+                path: path, value: current, writable: writable, reportedAt: reportedAt,
+                desired: Self.typed(desiredValue, desiredType), desiredCommandID: commandID))
+        }
+        return result
+    }
+
+    /// Every change of one parameter between two times (inclusive), oldest first.
+    public func history(_ deviceID: String, path: String, from: Date, to: Date, logger: Logger) async throws -> [ParameterHistoryEntry] {
+        let rows = try await client(deviceID).query("""
+            SELECT changed_at, new_value, value_type, twin_version FROM parameter_history
+            WHERE device_id = \(deviceID) AND path = \(path) AND changed_at BETWEEN \(from) AND \(to)
+            ORDER BY changed_at, twin_version
+            """, logger: logger)
+        var result: [ParameterHistoryEntry] = []
+        for try await (changedAt, value, type, version) in rows.decode((Date, String?, String, Int64).self) {
+            result.append(ParameterHistoryEntry(changedAt: changedAt, value: Self.typed(value, type), twinVersion: version))
+        }
+        return result
+    }
+
+    /// The device's parameters as they were at `time`: for each path, the last change at or
+    /// before `time`, unless that change removed it.
+    public func parameters(_ deviceID: String, asOf time: Date, under prefix: String = "", logger: Logger) async throws -> [String: ParameterValue] {
+        let rows = try await client(deviceID).query("""
+            SELECT path, new_value, value_type FROM (
+                SELECT DISTINCT ON (path) path, new_value, value_type FROM parameter_history
+                WHERE device_id = \(deviceID) AND changed_at <= \(time) AND starts_with(path, \(prefix))
+                ORDER BY path, changed_at DESC, twin_version DESC
+            ) latest WHERE new_value IS NOT NULL
+            """, logger: logger)
+        var result: [String: ParameterValue] = [:]
+        for try await (path, value, type) in rows.decode((String, String, String).self) {
+            result[path] = Self.typed(value, type)
+        }
+        return result
+    }
+
+    /// Connectivity and lifecycle history between two times, oldest first.
+    public func events(_ deviceID: String, from: Date, to: Date, logger: Logger) async throws -> [(at: Date, kind: String, detail: String)] {
+        let rows = try await client(deviceID).query("""
+            SELECT occurred_at, kind, detail FROM device_events
+            WHERE device_id = \(deviceID) AND occurred_at BETWEEN \(from) AND \(to) ORDER BY occurred_at
+            """, logger: logger)
+        var result: [(at: Date, kind: String, detail: String)] = []
+        for try await (at, kind, detail) in rows.decode((Date, String, String).self) { result.append((at, kind, detail)) }
+        return result
+    }
+
+    static func typed(_ text: String?, _ typeName: String?) -> ParameterValue? { storedValue(text, typeName) }
+}
+
+/// A stored text value back in its type (text that no longer parses as its type stays a string).
+func storedValue(_ text: String?, _ typeName: String?) -> ParameterValue? {
+    guard let text, let typeName else { return nil }
+    let type = (try? ParameterType(parsing: typeName)) ?? .string
+    return (try? ParameterValue(parsing: text, as: type)) ?? .string(text)
+}

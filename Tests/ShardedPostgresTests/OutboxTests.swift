@@ -1,0 +1,77 @@
+import BusContracts
+import Kafka
+import PostgresNIO
+import ShardedPostgres
+import Testing
+import TestSupport
+
+@Suite struct OutboxTests {
+    let environment: TestEnvironment
+    init() throws { environment = try TestEnvironment.current() }
+
+    @Test func committedRecordsArePublishedInOrderAndRolledBackOnesNever() async throws {
+        let topic = TestEnvironment.unique("outbox")
+        try await environment.createTopic(topic, partitions: 3)
+        let databases = try await TestDatabases.create(shards: 2, in: environment)
+        let producer = try KafkaProducer(configuration: environment.kafka(), logger: TestEnvironment.logger)
+        try await withShardedPostgres(databases, partitionCount: 3) { postgres in
+            let logger = TestEnvironment.logger
+            try await postgres.migrate([PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations], logger: logger)
+            let map = try await postgres.loadShardMap(logger: logger)
+            func record(_ device: String, _ value: String) -> (partition: Int32, record: OutgoingRecord) {
+                (map.partition(forDevice: device), OutgoingRecord(
+                    topic: topic, key: device, value: Array(value.utf8),
+                    headers: [KafkaHeader(key: "twinfleet-schema", string: "test"), KafkaHeader(key: "empty", value: [])]))
+            }
+            // Committed: 60 records over 6 devices, appended in several transactions per shard.
+            for batch in 0..<3 {
+                for shard in 0..<2 {
+                    let devices = (0..<6).map { "dev-\($0)" }.filter { map.shard(forDevice: $0) == shard }
+                    try await postgres.client(forShard: shard).transaction(logger: logger) { connection in
+                        try await Outbox.append(
+                            devices.flatMap { device in (0..<10).map { i in record(device, "\(batch * 10 + i)") } },
+                            connection: connection, logger: logger)
+                    }
+                }
+            }
+            // Rolled back: never published.
+            struct Abort: Error {}
+            await #expect(throws: Abort.self) {
+                try await postgres.client(forShard: 0).transaction(logger: logger) { connection in
+                    try await Outbox.append([record("dev-rollback", "never")], connection: connection, logger: logger)
+                    throw Abort()
+                }
+            }
+            let relay = OutboxRelay(postgres: postgres, producer: producer, batchSize: 7, logger: logger)
+            let relayTask = Task { try await relay.run() }
+            let consumer = try KafkaConsumer(
+                configuration: environment.kafka(), options: .init(groupID: TestEnvironment.unique("g"), topics: [topic]), logger: logger)
+            var received: [ConsumedRecord] = []
+            let timeout = Task { try await Task.sleep(for: .seconds(30)); consumer.requestShutdown() }
+            for await batch in consumer.batches {
+                received += batch
+                if received.count >= 180 { break }
+            }
+            timeout.cancel()
+            try await Task.sleep(for: .milliseconds(500))
+            await consumer.shutdown()
+            relayTask.cancel()
+            #expect(received.count == 180)
+            #expect(!received.contains { $0.value == Array("never".utf8) })
+            var last: [String: Int] = [:]
+            for record in received {
+                let device = try #require(record.keyString)
+                let value = Int(String(decoding: record.value, as: UTF8.self))!
+                #expect(value >= (last[device] ?? -1), "order broken for \(device)")
+                last[device] = value
+                #expect(record.partition == map.partition(forDevice: device))
+                #expect(record.header("twinfleet-schema") == Array("test".utf8))
+                #expect(record.header("empty") == [])
+            }
+            for shard in postgres.shards {
+                #expect(try await scalar(shard, "SELECT count(*)::int FROM outbox") == 0)
+            }
+        }
+        await producer.shutdown()
+    }
+}

@@ -1,0 +1,201 @@
+import BusContracts
+import Foundation
+import Kafka
+import PostgresNIO
+import ShardedPostgres
+import Testing
+import TestSupport
+import Twin
+import TwinfleetModel
+
+@Suite(.serialized) struct TwinEventApplierTests {
+    func total(_ postgres: ShardedPostgres, _ query: PostgresQuery) async throws -> Int {
+        var sum = 0
+        for shard in postgres.shards { sum += try await scalar(shard, query) }
+        return sum
+    }
+
+    @Test func eventsForManyDevicesLandOnTheirShardsAndReplayChangesNothing() async throws {
+        let harness = try await TwinHarness.make(partitions: 6)
+        let devices = (0..<400).map { "00D09E-HGW-\(String(format: "S%05d", $0 * 37))" }
+        let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+        var events: [Twinfleet_Bus_V1_DeviceEvent] = []
+        for device in devices {
+            events.append(Events.inform(device, at: t0, software: "1.0", parameters: [
+                Events.parameter("Device.ManagementServer.ConnectionRequestURL", .string("http://10.0.0.1:7547/\(device)")),
+            ]))
+            // A full synchronisation in two chunks.
+            let all = (1...20).map { Events.parameter("Device.Ethernet.Interface.\($0).Enable", .boolean($0 % 2 == 0), writable: true) }
+            events.append(Events.report(device, at: t0 + 1, root: "Device.", reportID: "sync-\(device)", final: false, Array(all[0..<10])))
+            events.append(Events.report(device, at: t0 + 1, root: "Device.", reportID: "sync-\(device)", final: true, Array(all[10...]) + [
+                Events.parameter("Device.DeviceInfo.SoftwareVersion", .string("1.0")),
+                Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(6), writable: true),
+            ]))
+            events.append(Events.valueChange(device, at: t0 + 2, [Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(11))]))
+            // The same value again: no history row.
+            events.append(Events.valueChange(device, at: t0 + 3, [Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(11))]))
+            events.append(Events.presence(device, at: t0 + 4, .sessionOpened, instance: "cwmp-1"))
+        }
+        let snapshot: (history: Int, parameters: Int, versions: Int)
+        let group = TestEnvironment.unique("twin")
+        snapshot = try await harness.run(group: group) { postgres, reader, producer in
+            _ = try await producer.sendAll(events.map { Events.record($0, topic: harness.topic) })
+            let applied = try await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
+                try await total(postgres, "SELECT count(*)::int FROM devices WHERE online") == devices.count
+            }
+            #expect(applied)
+            let map = postgres.shardMap
+            for (index, shard) in postgres.shards.enumerated() {
+                let rows = try await shard.query("SELECT device_id, partition FROM devices", logger: TestEnvironment.logger)
+                for try await (device, partition) in rows.decode((String, Int32).self) {
+                    #expect(partition == map.partition(forDevice: device))
+                    #expect(map.shard(forPartition: partition) == index)
+                }
+            }
+            // 20 interfaces + software version + channel + CR URL from the Inform; the full sync
+            // replaced Device. so the Inform's CR URL (not in the sync) is gone.
+            let sample = try #require(try await reader.device(devices[7], logger: TestEnvironment.logger))
+            #expect(sample.softwareVersion == "1.0")
+            #expect(sample.manufacturer == "Acme")
+            #expect(sample.instanceID == "cwmp-1")
+            #expect(sample.online)
+            #expect(sample.connectionRequestURL == "http://10.0.0.1:7547/\(devices[7])")
+            let parameters = try await reader.parameters(devices[7], logger: TestEnvironment.logger)
+            #expect(parameters.count == 22)
+            #expect(parameters.first { $0.path == "Device.WiFi.Radio.1.Channel" }?.value == .unsignedInt(11))
+            #expect(!parameters.contains { $0.path == "Device.ManagementServer.ConnectionRequestURL" })
+            // History: CR URL added then removed (2), 22 parameters added, one channel change.
+            let history = try await total(postgres, "SELECT count(*)::int FROM parameter_history")
+            #expect(history == devices.count * 25)
+            return (history, try await total(postgres, "SELECT count(*)::int FROM parameters"),
+                    try await total(postgres, "SELECT sum(twin_version)::int FROM devices"))
+        }
+        // The same consumer group restarted resumes from its stored offsets, and records sent
+        // twice (a producer retry re-sending each device's trailing events) change nothing.
+        let duplicates = stride(from: 3, to: events.count, by: 6).flatMap { events[$0...($0 + 2)] }
+        try await harness.run(group: group) { postgres, _, producer in
+            _ = try await producer.sendAll(duplicates.map { Events.record($0, topic: harness.topic) })
+            let caughtUp = try await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
+                try await total(postgres, "SELECT coalesce(sum(next_offset), 0)::int FROM consumer_offsets") == events.count + duplicates.count
+            }
+            #expect(caughtUp)
+            #expect(try await total(postgres, "SELECT count(*)::int FROM parameter_history") == snapshot.history)
+            #expect(try await total(postgres, "SELECT count(*)::int FROM parameters") == snapshot.parameters)
+            #expect(try await total(postgres, "SELECT sum(twin_version)::int FROM devices") == snapshot.versions)
+        }
+    }
+
+    @Test func historyHoldsRealChangesAndAnswersAsOfQueries() async throws {
+        let harness = try await TwinHarness.make()
+        let device = "00D09E-HGW-ASOF1"
+        let t1 = Date(timeIntervalSince1970: 1_795_100_000)
+        let events = [
+            Events.report(device, at: t1, root: "Device.", reportID: "r1", [
+                Events.parameter("Device.WiFi.SSID.1.SSID", .string("home")),
+                Events.parameter("Device.X_ACME_Debug.Level", .unsignedInt(1)),
+            ]),
+            Events.valueChange(device, at: t1 + 60, [Events.parameter("Device.WiFi.SSID.1.SSID", .string("home-5g"))]),
+            Events.report(device, at: t1 + 120, root: "Device.", reportID: "r2", [
+                Events.parameter("Device.WiFi.SSID.1.SSID", .string("home-5g")),
+            ]),
+        ]
+        try await harness.run { postgres, reader, producer in
+            _ = try await producer.sendAll(events.map { Events.record($0, topic: harness.topic) })
+            let applied = try await eventually(timeout: .seconds(60)) {
+                (try await reader.device(device, logger: TestEnvironment.logger)?.twinVersion ?? 0) == 3
+            }
+            #expect(applied)
+            let logger = TestEnvironment.logger
+            #expect(try await reader.parameters(device, asOf: t1 - 1, logger: logger).isEmpty)
+            #expect(try await reader.parameters(device, asOf: t1 + 30, logger: logger) == [
+                "Device.WiFi.SSID.1.SSID": .string("home"), "Device.X_ACME_Debug.Level": .unsignedInt(1),
+            ])
+            #expect(try await reader.parameters(device, asOf: t1 + 90, logger: logger)["Device.WiFi.SSID.1.SSID"] == .string("home-5g"))
+            // The second full sync no longer had the vendor parameter: removed at t1+120.
+            #expect(try await reader.parameters(device, asOf: t1 + 130, logger: logger) == ["Device.WiFi.SSID.1.SSID": .string("home-5g")])
+            let history = try await reader.history(device, path: "Device.WiFi.SSID.1.SSID", from: t1, to: t1 + 200, logger: logger)
+            #expect(history.map(\.value) == [.string("home"), .string("home-5g")], "the unchanged value in r2 must not add history")
+            let removed = try await reader.history(device, path: "Device.X_ACME_Debug.Level", from: t1, to: t1 + 200, logger: logger)
+            #expect(removed.map(\.value) == [.unsignedInt(1), nil])
+        }
+    }
+
+    @Test func badRecordsAreDeadLetteredAndNeighboursApplied() async throws {
+        let harness = try await TwinHarness.make(partitions: 1)
+        let t = Date(timeIntervalSince1970: 1_795_200_000)
+        let good = ["00D09E-HGW-GOOD1", "00D09E-HGW-GOOD2"]
+        var bad = Events.valueChange("00D09E-HGW-BAD", at: t, [])
+        bad.valueChange.parameters = [{ var p = Twinfleet_Bus_V1_Parameter(); p.path = "Device..Broken"; p.value.stringValue = "x"; return p }()]
+        var empty = Events.envelope("00D09E-HGW-EMPTY", at: t) { _ in }
+        empty.body = nil
+        let records = [
+            Events.record(Events.inform(good[0], at: t, software: "2.0"), topic: harness.topic),
+            OutgoingRecord(topic: harness.topic, key: "garbage", value: [0xff, 0x00, 0x13, 0x37]),
+            Events.record(bad, topic: harness.topic),
+            Events.record(empty, topic: harness.topic),
+            OutgoingRecord(topic: harness.topic, key: "someone-else", value: try Events.inform(good[1], at: t, software: "2.0").serializedBytes()),
+            Events.record(Events.inform(good[1], at: t, software: "2.1"), topic: harness.topic),
+        ]
+        try await harness.run { postgres, reader, producer in
+            let reports = try await producer.sendAll(records)
+            let done = try await eventually(timeout: .seconds(60)) {
+                try await reader.device(good[1], logger: TestEnvironment.logger)?.softwareVersion == "2.1"
+            }
+            #expect(done)
+            #expect(try await reader.device(good[0], logger: TestEnvironment.logger)?.softwareVersion == "2.0")
+            #expect(try await reader.device("00D09E-HGW-BAD", logger: TestEnvironment.logger) == nil)
+            // Four dead letters, with their reasons.
+            let reader = try KafkaConsumer(
+                configuration: harness.environment.kafka(), options: .init(groupID: TestEnvironment.unique("dlq"), topics: [Topic.deadLetter]),
+                logger: TestEnvironment.logger)
+            let timeout = Task { try await Task.sleep(for: .seconds(30)); reader.requestShutdown() }
+            var codes: [Int64: String] = [:]
+            for await batch in reader.batches {
+                for record in batch {
+                    let letter = try Twinfleet_Bus_V1_DeadLetter(serializedBytes: record.value)
+                    if letter.sourceTopic == harness.topic { codes[letter.sourceOffset] = letter.errorCode }
+                }
+                if codes.count >= 4 { break }
+            }
+            timeout.cancel()
+            await reader.shutdown()
+            #expect(codes == [
+                reports[1].offset: "undecodable", reports[2].offset: "invalid-parameter",
+                reports[3].offset: "empty-event", reports[4].offset: "key-mismatch",
+            ])
+        }
+    }
+
+    @Test func twinChangesArePublishedAfterCommit() async throws {
+        let harness = try await TwinHarness.make()
+        let device = "00D09E-HGW-CHG-\(UUID().uuidString.prefix(6))"
+        let t = Date(timeIntervalSince1970: 1_795_300_000)
+        try await harness.run { _, _, producer in
+            let watcher = try KafkaConsumer(
+                configuration: harness.environment.kafka(), options: .init(groupID: TestEnvironment.unique("changes"), topics: [Topic.twinChanges]),
+                logger: TestEnvironment.logger)
+            _ = try await producer.sendAll([
+                Events.inform(device, at: t, software: "3.0", parameters: [Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(1))]),
+                Events.valueChange(device, at: t + 1, [Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(6))]),
+                Events.valueChange(device, at: t + 2, [Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(6))]),
+            ].map { Events.record($0, topic: harness.topic) })
+            let timeout = Task { try await Task.sleep(for: .seconds(30)); watcher.requestShutdown() }
+            var changes: [Twinfleet_Bus_V1_TwinChange] = []
+            for await batch in watcher.batches {
+                for record in batch where record.keyString == device {
+                    changes.append(try Twinfleet_Bus_V1_TwinChange(serializedBytes: record.value))
+                }
+                if changes.count >= 2 { break }
+            }
+            timeout.cancel()
+            try await Task.sleep(for: .seconds(1))
+            await watcher.shutdown()
+            #expect(changes.map(\.twinVersion) == [1, 2], "the repeated value must not publish a change")
+            #expect(changes.first?.deviceFieldChanges.contains { $0.field == "softwareVersion" && $0.newValue == "3.0" } == true)
+            let channel = try #require(changes.last?.parameterChanges.first)
+            #expect(channel.path == "Device.WiFi.Radio.1.Channel")
+            #expect(channel.oldValue.unsignedIntValue == 1)
+            #expect(channel.newValue.unsignedIntValue == 6)
+        }
+    }
+}
