@@ -82,8 +82,15 @@ tf_start_mosquitto() {
 }
 
 tf_stop_all() {
-  local pid
-  for pid in "${TF_PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${TF_PIDS[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  # Reverse start order, each process given time to finish: services flush to the broker and
+  # commit to PostgreSQL before those stop.
+  local i pid
+  for ((i = ${#TF_PIDS[@]} - 1; i >= 0; i--)); do
+    pid="${TF_PIDS[$i]}"
+    kill -TERM "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   tf_stop_postgres
 }

@@ -40,6 +40,7 @@ public struct KafkaConfiguration: Sendable {
                 throw KafkaError(.configuration, message: "property \(key) refused: \(reason)")
             }
         }
+        routeLogs(conf)
         return conf
     }
 }
@@ -78,6 +79,27 @@ extension KafkaConfiguration {
                 throw ConfigError(key: .kafkaProperties, reason: "entry without key=value")
             }
             properties[parts[0]] = parts[1]
+        }
+    }
+}
+
+import Logging
+
+/// librdkafka's own log lines, routed into swift-log (structured, with the client name).
+let librdkafkaLogger = Logger(label: "librdkafka")
+
+/// Installs the log callback on a configuration.
+func routeLogs(_ conf: OpaquePointer) {
+    rd_kafka_conf_set_log_cb(conf) { handle, level, facility, message in
+        let client = handle.map { String(cString: rd_kafka_name($0)) } ?? "?"
+        let text = message.map { String(cString: $0) } ?? ""
+        let metadata: Logger.Metadata = [KafkaLogKey.client: "\(client)", "kafka.facility": "\(facility.map { String(cString: $0) } ?? "")"]
+        // syslog levels: 0-3 error, 4 warning, 5-6 info/notice, 7 debug.
+        switch level {
+        case ...3: librdkafkaLogger.error("\(text)", metadata: metadata)
+        case 4: librdkafkaLogger.warning("\(text)", metadata: metadata)
+        case 5...6: librdkafkaLogger.info("\(text)", metadata: metadata)
+        default: librdkafkaLogger.debug("\(text)", metadata: metadata)
         }
     }
 }

@@ -258,12 +258,18 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
         stopRequested.withLockedValue { $0 = true }
     }
 
-    /// Leaves the group and ends the batch sequence; returns once librdkafka has closed.
-    public func shutdown() async {
+    /// Leaves the group and ends the batch sequence; returns once librdkafka has closed, or after
+    /// `timeout` (leaving a group needs the coordinator, which may be unreachable).
+    public func shutdown(timeout: Duration = .seconds(15)) async {
         requestShutdown()
         let closed = self.closed
+        let logger = self.logger
         await runBlocking {
-            closed.wait()
+            let seconds = Double(timeout.components.seconds)
+            if closed.wait(timeout: .now() + seconds) == .timedOut {
+                logger.warning("consumer did not close in time; abandoning it")
+                return
+            }
             closed.signal()  // later callers return at once
         }
     }

@@ -50,11 +50,14 @@ public struct ServiceBootstrap: Sendable {
     /// down in reverse order; readiness fails as soon as shutdown begins.
     public func run(_ services: [any Service]) async throws {
         let health = self.health
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // Kubernetes sends SIGKILL 30 s after SIGTERM by default: finish before that.
+        configuration.maximumGracefulShutdownDuration = .seconds(25)
+        configuration.maximumCancellationDuration = .seconds(3)
+        let group = ServiceGroup(configuration: configuration)
         try await withGracefulShutdownHandler {
             try await group.run()
         } onGracefulShutdown: {
