@@ -11,7 +11,8 @@ extension ConfigKey {
     static let twinStoreGroup = ConfigKey("twinstore.group", default: "twin-store", "twin-store: consumer group (also the key of its stored offsets)")
     static let twinStoreBatchSize = ConfigKey("twinstore.batch-size", default: "500", "twin-store: most records applied per transaction")
     static let twinStoreRetentionDays = ConfigKey("twinstore.history-retention-days", default: "90", "twin-store: days of parameter history kept (daily partitions older than this are dropped)")
-    static let twinStoreKeys: [ConfigKey] = [.twinStoreGroup, .twinStoreBatchSize, .twinStoreRetentionDays]
+    static let twinStoreTopic = ConfigKey("twinstore.events-topic", default: Topic.deviceEvents, "twin-store: topic of device events (changed only by tests)")
+    static let twinStoreKeys: [ConfigKey] = [.twinStoreGroup, .twinStoreBatchSize, .twinStoreRetentionDays, .twinStoreTopic]
 }
 
 /// twin-store: applies device events to the twins on the PostgreSQL shards exactly once and
@@ -26,10 +27,11 @@ struct TwinStore {
         let group = boot.require { try $0.string(.twinStoreGroup) }
         let batchSize = boot.require { try $0.int(.twinStoreBatchSize, in: 1...10_000) }
         let retention = boot.require { try $0.int(.twinStoreRetentionDays, in: 1...3650) }
+        let topic = boot.require { try $0.string(.twinStoreTopic) }
 
         let postgres = try ShardedPostgres(configuration: databases, partitionCount: partitions, backgroundLogger: boot.logger)
         let producer = try KafkaProducer(configuration: kafka, logger: boot.logger)
-        var options = TransactionalConsumer<TwinEventApplier>.Options(groupID: group, topics: [Topic.deviceEvents])
+        var options = TransactionalConsumer<TwinEventApplier>.Options(groupID: group, topics: [topic])
         options.maxBatchSize = batchSize
         let consumer = TransactionalConsumer(
             options: options, kafka: kafka, postgres: postgres, handler: TwinEventApplier(),

@@ -115,8 +115,9 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
         var lastLagUpdate = ContinuousClock.now
         while !stopRequested.withLockedValue({ $0 }) {
             guard slots.wait(timeout: .now() + .milliseconds(100)) == .success else {
-                // The reader is behind; keep serving rebalances and heartbeats without fetching more.
-                rd_kafka_poll(handle, 0)
+                // The reader is behind: fetch nothing more. Heartbeats run on librdkafka's own
+                // threads; rd_kafka_poll must not be called here, since the main queue is
+                // redirected to the consumer queue and serving it would hit fetched messages.
                 continue
             }
             var batch: [ConsumedRecord] = []

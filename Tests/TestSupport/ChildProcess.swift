@@ -31,8 +31,16 @@ public final class ChildProcess: Sendable {
             }
         }
         let errorTail = self.errorTail
+        // With TWINFLEET_TEST_CHILD_LOGS set, every child's whole stderr is kept there too.
+        let logFile: FileHandle? = ProcessInfo.processInfo.environment["TWINFLEET_TEST_CHILD_LOGS"].flatMap { directory in
+            let path = "\(directory)/\(executable)-\(UUID().uuidString.prefix(8)).log"
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }
         err.fileHandleForReading.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
+            let data = handle.availableData
+            logFile?.write(data)
+            let text = String(decoding: data, as: UTF8.self)
             errorTail.withLockedValue { $0 = String(($0 + text).suffix(4000)) }
         }
         try process.run()
