@@ -1,6 +1,7 @@
 # Shared by scripts/run.sh and scripts/test.sh: install what is missing, build, and start the
 # throwaway infrastructure (PostgreSQL as the unprivileged postgres user, the dev Kafka broker,
-# mosquitto), all on 127.0.0.1.
+# mosquitto), all on 127.0.0.1. Children run in sessions of their own (setsid) so a Ctrl-C
+# reaches only the script, which then stops them in reverse order (tf_stop_all).
 set -euo pipefail
 
 TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,7 +61,7 @@ tf_psql() { psql -h 127.0.0.1 -p "$1" -U postgres -d "$2" -v ON_ERROR_STOP=1 -qA
 tf_start_dev_kafka() {
   local http_port="$1" file="$2"; shift 2
   rm -f "$file"
-  env HTTP_PORT="$http_port" DEVKAFKA_BOOTSTRAP_FILE="$file" LOG_FORMAT=text "$@" \
+  setsid env HTTP_PORT="$http_port" DEVKAFKA_BOOTSTRAP_FILE="$file" LOG_FORMAT=text "$@" \
     "$TF_BIN/twinfleet-dev-kafka" >"$file.log" 2>&1 &
   TF_PIDS+=($!)
   for _ in $(seq 1 300); do [ -s "$file" ] && break; sleep 0.1; done
@@ -76,7 +77,7 @@ tf_start_mosquitto() {
   mkdir -p "$dir"
   printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" >"$dir/mosquitto.conf"
   local user=(); [ "$(id -u)" -eq 0 ] && { printf 'user mosquitto\n' >>"$dir/mosquitto.conf"; }
-  /usr/sbin/mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
+  setsid /usr/sbin/mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
   TF_PIDS+=($!)
   tf_log "mosquitto on 127.0.0.1:$port"
 }

@@ -47,7 +47,7 @@ for service in $(cd "$TF_ROOT/Services" && ls); do
   [ "$service" = DevKafka ] && continue
   product="twinfleet-$(echo "$service" | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')"
   [ -x "$TF_BIN/$product" ] || continue
-  HTTP_PORT=$port INSTANCE_ID="$(echo "$product" | sed 's/^twinfleet-//')-0" "$TF_BIN/$product" >"$DATA/$product.log" 2>&1 &
+  HTTP_PORT=$port INSTANCE_ID="$(echo "$product" | sed 's/^twinfleet-//')-0" setsid "$TF_BIN/$product" >"$DATA/$product.log" 2>&1 &
   TF_PIDS+=($!)
   tf_log "$product: http://127.0.0.1:$port/health/ready (log .data/$product.log)"
   port=$((port + 1))
