@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The platform benchmark: starts a throwaway PostgreSQL and the dev broker like the test command,
-# builds in release mode and prints the figures recorded in docs/BENCHMARKS.md.
+# builds in release mode and prints the figures recorded in docs/BENCHMARKS.md: the platform
+# benchmark (Kafka client, exactly-once apply vs COPY) and the twin apply benchmark.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 tf_ensure_packages
@@ -23,3 +24,5 @@ export POSTGRES_CONTROL_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_contro
 export POSTGRES_SHARDS="postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_0,postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_1"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); date: $(date -u +%Y-%m-%dT%H:%MZ)"
 "$TF_BIN/twinfleet-devtool" bench --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" "$@"
+echo
+"$TF_BIN/twinfleet-devtool" bench-twin --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" --specs "$TF_ROOT/../shared/specs/data-models"

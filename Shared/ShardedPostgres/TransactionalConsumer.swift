@@ -119,8 +119,13 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
             }
             try await group.waitForAll()
         }
+        return Self.nextOffsets(of: batch)
+    }
+
+    /// Per partition, the offset after the last record.
+    static func nextOffsets(of records: [ConsumedRecord]) -> [TopicPartition: Int64] {
         var next: [TopicPartition: Int64] = [:]
-        for record in batch { next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1) }
+        for record in records { next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1) }
         return next
     }
 
@@ -188,8 +193,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
     private static func storeOffsets(
         of records: [ConsumedRecord], group: String, connection: PostgresConnection, logger: Logger
     ) async throws {
-        var next: [TopicPartition: Int64] = [:]
-        for record in records { next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1) }
+        let next = nextOffsets(of: records)
         let topics = next.keys.map(\.topic)
         let numbers = next.keys.map(\.partition)
         let offsets = next.values.map { $0 }

@@ -162,15 +162,7 @@ struct Bench: AsyncParsableCommand {
 
     private func createTopic(_ topic: String, partitions: Int32, environment: ToolEnvironment) async throws {
         if let devKafkaURL {
-            let body = "{\"name\":\"\(topic)\",\"partitions\":\(partitions)}"
-            let process = Process()
-            // curl keeps FoundationNetworking out of the tool's dependencies.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-fsS", "-X", "POST", "-H", "content-type: application/json", "--data", body, "\(devKafkaURL)/topics"]
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw ValidationError("could not create \(topic) on the dev broker") }
+            try await createDevTopic(topic, partitions: partitions, url: devKafkaURL)
         } else {
             try KafkaAdmin(configuration: try environment.kafka()).createTopics([topic], partitions: partitions)
         }

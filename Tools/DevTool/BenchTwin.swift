@@ -1,0 +1,167 @@
+import ArgumentParser
+import BusContracts
+import DataModel
+import Foundation
+import Kafka
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+import ShardedPostgres
+import Twin
+import TwinfleetModel
+
+/// The twin-store apply benchmark: realistic full-sync reports (parameters taken from the TR-181
+/// definitions) applied through the real `TwinEventApplier`, next to raw COPY of the same rows.
+struct BenchTwin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-twin", abstract: "Twin apply benchmark (prints a Markdown table).")
+
+    @Option(help: "Devices.") var devices = 1000
+    @Option(help: "Parameters per device (taken from TR-181 in document order).") var parameters = 300
+    @Option(help: "Dev broker URL to create the topic.") var devKafkaURL: String
+    @Option(help: "Folder with the Broadband Forum data models.") var specs = "../shared/specs/data-models"
+    @Option(help: "Batch size of the transactional consumer.") var batch = 20
+
+    func run() async throws {
+        let environment = ToolEnvironment()
+        let partitions = try environment.partitionCount
+        let schema = try DataModelSchema.load(directory: specs)
+        // Concrete paths for the first N TR-181 parameters (instance 1 for every table).
+        let definitions = schema.parameters(under: "Device.", protocol: .cwmp).prefix(parameters)
+        let template: [(String, ParameterType)] = definitions.map { definition in
+            (definition.path.replacingOccurrences(of: "{i}", with: "1"), definition.syntax.value.type)
+        }
+        let topic = "bench.twin.\(UUID().uuidString.prefix(8).lowercased())"
+        try await createDevTopic(topic, partitions: partitions, url: devKafkaURL)
+        let (postgres, poolTask) = try await environment.postgres(extra: [Outbox.migrations, TwinMigrations.shard])
+        for shard in postgres.shards {
+            try await shard.query("CREATE TABLE IF NOT EXISTS parameters_copy (LIKE parameters)", logger: environment.logger)
+            try await shard.query("TRUNCATE parameters_copy, parameters, parameter_history, devices CASCADE", logger: environment.logger)
+        }
+        let producer = try KafkaProducer(configuration: try environment.kafka(), logger: environment.logger)
+        func reports(round: Int) -> [OutgoingRecord] {
+            (0..<devices).map { index in
+                var event = Twinfleet_Bus_V1_DeviceEvent()
+                event.deviceID = String(format: "00D09E-BENCH-%06d", index)
+                event.eventID = "\(event.deviceID)-\(round)"
+                event.occurredAtUs = Date().unixMicroseconds
+                event.parameterReport.parameters = template.map { path, type in
+                    var parameter = Twinfleet_Bus_V1_Parameter()
+                    parameter.path = path
+                    parameter.value = Twinfleet_Bus_V1_ParameterValue(Self.sample(type, round: round, index: index))
+                    return parameter
+                }
+                return OutgoingRecord(topic: topic, key: event.deviceID, value: try! event.serializedBytes())
+            }
+        }
+        var rows: [String] = []
+        var figures: [(String, Double)] = []
+        for round in 0..<2 {
+            let records = reports(round: round)
+            _ = try await producer.sendAll(records)
+            let state = NIOLockedValueBox<(count: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((0, nil, nil))
+            var options = TransactionalConsumer<CountingApplier>.Options(groupID: "bench-twin-\(topic)", topics: [topic])
+            options.maxBatchSize = batch
+            let consumer = TransactionalConsumer(
+                options: options, kafka: try environment.kafka(), postgres: postgres, handler: CountingApplier(state: state),
+                deadLetters: DeadLetterPublisher(producer: producer), logger: environment.logger)
+            let task = Task { try await consumer.run() }
+            while state.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(20)) }
+            task.cancel()
+            _ = try? await task.value
+            let (count, first, last) = state.withLockedValue { ($0.count, $0.first!, $0.last!) }
+            let rate = Double((count - min(batch, count)) * template.count) / seconds(last - first)
+            figures.append((round == 0 ? "first full sync (every parameter new, history row each)" : "second full sync (every value changed, history row each)", rate))
+        }
+        // Reference: COPY the same number of parameter rows into an identical table.
+        let map = postgres.shardMap
+        var byShard: [Int: [String]] = [:]
+        for index in 0..<devices {
+            let device = String(format: "00D09E-BENCH-%06d", index)
+            let partition = map.partition(forDevice: device)
+            for (path, type) in template {
+                byShard[map.shard(forPartition: partition), default: []].append(
+                    "\(device)\t\(path)\t\(partition)\t\(Self.sample(type, round: 2, index: index).wireString.replacingOccurrences(of: "\t", with: " "))\t\(type.rawValue)\t2026-11-23T00:00:00Z")
+            }
+        }
+        rows = byShard.values.flatMap { $0 }
+        let copyStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (shard, lines) in byShard {
+                group.addTask {
+                    try await postgres.client(forShard: shard).withConnection { connection in
+                        try await connection.copyFrom(table: "parameters_copy", columns: ["device_id", "path", "partition", "value", "value_type", "reported_at"], logger: environment.logger) { writer in
+                            var buffer = ByteBuffer()
+                            for (n, line) in lines.enumerated() {
+                                buffer.writeString(line + "\n")
+                                if n % 5000 == 4999 { try await writer.write(buffer); buffer.clear() }
+                            }
+                            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let copyRate = Double(rows.count) / seconds(ContinuousClock.now - copyStart)
+        var history = 0
+        for shard in postgres.shards {
+            for try await n in try await shard.query("SELECT count(*)::int FROM parameter_history", logger: environment.logger).decode(Int.self) { history += n }
+        }
+        await producer.shutdown()
+        poolTask.cancel()
+        print("""
+            Twin apply benchmark — \(devices) devices × \(template.count) TR-181 parameters, \(partitions) partitions, \(postgres.shards.count) shards, batch \(batch) reports
+
+            | measure | parameter updates/s | ratio to COPY |
+            |---|---:|---:|
+            \(figures.map { "| \($0.0) | \(Int($0.1)) | \(String(format: "%.2f", $0.1 / copyRate)) |" }.joined(separator: "\n"))
+            | raw COPY of the same rows into an identical table (reference) | \(Int(copyRate)) | 1.00 |
+
+            history rows written: \(history) (expected \(2 * devices * template.count))
+            """)
+    }
+
+    /// A value of the right type that differs per round and device.
+    static func sample(_ type: ParameterType, round: Int, index: Int) -> ParameterValue {
+        switch type {
+        case .string: .string("value-\(round)-\(index)")
+        case .int: .int(Int32(round * 1000 + index % 1000))
+        case .unsignedInt: .unsignedInt(UInt32(round * 1000 + index % 1000))
+        case .long: .long(Int64(round * 1000 + index))
+        case .unsignedLong: .unsignedLong(UInt64(round * 1000 + index))
+        case .boolean: .boolean(round % 2 == 0)
+        case .dateTime: .dateTime(Date(timeIntervalSince1970: Double(1_795_000_000 + round * 1000 + index)))
+        case .base64: .base64(Data("r\(round)".utf8))
+        case .hexBinary: .hexBinary(Data([UInt8(round), UInt8(index % 256)]))
+        case .decimal: .decimal("\(round).\(index % 100)")
+        }
+    }
+}
+
+/// The real applier, counting applied reports for the benchmark.
+struct CountingApplier: TransactionalHandler {
+    let state: NIOLockedValueBox<(count: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>
+    let applier = TwinEventApplier()
+
+    func apply(_ records: [ConsumedRecord], shard: Int, connection: PostgresConnection, logger: Logger) async throws {
+        try await applier.apply(records, shard: shard, connection: connection, logger: logger)
+        let now = ContinuousClock.now
+        state.withLockedValue { state in
+            state.count += records.count
+            if state.first == nil { state.first = now }
+            state.last = now
+        }
+    }
+}
+
+/// Creates a topic through the dev broker's admin endpoint (curl keeps HTTP clients out of the tool).
+func createDevTopic(_ topic: String, partitions: Int32, url: String) async throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-fsS", "-X", "POST", "-H", "content-type: application/json",
+                         "--data", "{\"name\":\"\(topic)\",\"partitions\":\(partitions)}", "\(url)/topics"]
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ValidationError("could not create \(topic) on the dev broker") }
+}
