@@ -62,7 +62,7 @@ let package = Package(
             name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]),
         shared("Kafka", deps: ["CRdKafka", "TwinfleetConfig", logging, metrics, lifecycle, nioLocks]),
-        shared("ShardedPostgres", deps: ["Kafka", "TwinfleetConfig", "BusContracts", "TwinfleetModel", postgres, protobuf, .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, metrics, lifecycle]),
+        shared("ShardedPostgres", deps: ["Kafka", "TwinfleetConfig", nioLocks, "BusContracts", "TwinfleetModel", postgres, protobuf, .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, metrics, lifecycle]),
         shared("ServiceRuntime", deps: ["TwinfleetConfig", hummingbird, logging, metrics, prometheus, lifecycle, nioLocks]),
 
         shared("CWMPCodec", deps: ["TwinfleetModel"]),

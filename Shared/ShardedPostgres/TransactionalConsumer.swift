@@ -2,6 +2,7 @@ import BusContracts
 import Kafka
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import PostgresNIO
 import ServiceLifecycle
 
@@ -48,6 +49,9 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         public var maxBatchSize: Int = 1000
         /// Pause between retries of a transient failure.
         public var retryDelay: Duration = .milliseconds(500)
+        /// Longest wait for one transaction before it is abandoned and retried (a connection the
+        /// server dropped mid-transaction can leave a query waiting forever).
+        public var transactionTimeout: Duration = .seconds(30)
         /// Creates options.
         public init(groupID: String, topics: [String]) {
             self.groupID = groupID
@@ -132,7 +136,9 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
     private func applyWithRetry(_ records: [ConsumedRecord], shard: Int) async throws {
         while true {
             do {
-                try await applyInTransaction(records, shard: shard)
+                try await withDeadline(options.transactionTimeout) {
+                    try await self.applyInTransaction(records, shard: shard)
+                }
                 return
             } catch {
                 let cause = Self.rootCause(error)
@@ -258,6 +264,29 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         return result
     }
 
+    /// Runs `work`, or throws `TransactionTimeout` once `duration` has passed. The abandoned work
+    /// is cancelled and left to finish on its own: a hung query cannot be interrupted, and
+    /// waiting for it would stall the partition.
+    private func withDeadline(_ duration: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
+        let settled = NIOLockedValueBox(false)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let worker = Task {
+                let result: Result<Void, any Error>
+                do { try await work(); result = .success(()) } catch { result = .failure(error) }
+                if settled.withLockedValue({ done in defer { done = true }; return !done }) {
+                    continuation.resume(with: result)
+                }
+            }
+            Task {
+                try? await Task.sleep(for: duration)
+                if settled.withLockedValue({ done in defer { done = true }; return !done }) {
+                    worker.cancel()
+                    continuation.resume(throwing: TransactionTimeout(duration: duration))
+                }
+            }
+        }
+    }
+
     static func rootCause(_ error: any Error) -> any Error {
         if let transaction = error as? PostgresTransactionError {
             return transaction.closureError ?? transaction.commitError ?? transaction.beginError ?? error
@@ -267,6 +296,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
 
     /// Failures worth retrying as they are: lost connections, serialization failures, shutdowns.
     static func isTransient(_ error: any Error) -> Bool {
+        if error is TransactionTimeout { return true }
         if let kafka = error as? KafkaError { return kafka.isRetriable }
         guard let psql = error as? PSQLError else { return false }
         guard let state = psql.serverInfo?[.sqlState] else {
@@ -275,4 +305,10 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         }
         return ["40", "08", "53", "57", "58"].contains(String(state.prefix(2)))
     }
+}
+
+/// A transaction that did not finish in time (retried like a lost connection).
+struct TransactionTimeout: Error, CustomStringConvertible {
+    let duration: Duration
+    var description: String { "transaction did not finish within \(duration)" }
 }

@@ -57,6 +57,7 @@ struct ApplyTest: AsyncParsableCommand {
         let producer = try KafkaProducer(configuration: try environment.kafka(), logger: environment.logger)
         var options = TransactionalConsumer<ApplyTestHandler>.Options(groupID: group, topics: [topic])
         options.maxBatchSize = batch
+        options.transactionTimeout = .seconds(10)
         var kafka = try environment.kafka()
         kafka["session.timeout.ms"] = "6000"
         kafka["heartbeat.interval.ms"] = "500"
@@ -65,9 +66,12 @@ struct ApplyTest: AsyncParsableCommand {
             handler: ApplyTestHandler(group: group), deadLetters: DeadLetterPublisher(producer: producer),
             logger: environment.logger)
         emit(["event": "started"])
-        let group = ServiceGroup(configuration: .init(
+        var configuration = ServiceGroupConfiguration(
             services: [.init(service: producer), .init(service: consumer)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: environment.logger))
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: environment.logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(20)
+        configuration.maximumCancellationDuration = .seconds(3)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
         poolTask.cancel()
     }
