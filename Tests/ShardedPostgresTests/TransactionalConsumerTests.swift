@@ -12,11 +12,7 @@ import TestSupport
     init() throws { environment = try TestEnvironment.current() }
 
     func appliedCount(_ postgres: ShardedPostgres, group: String) async throws -> Int {
-        var total = 0
-        for shard in postgres.shards {
-            total += try await scalar(shard, "SELECT count(*)::int FROM devtool_applied WHERE consumer_group = \(group)")
-        }
-        return total
+        try await sumOverShards(postgres, "SELECT count(*)::int FROM devtool_applied WHERE consumer_group = \(group)")
     }
 
     @Test func everyRecordIsAppliedExactlyOnceAcrossKillAndRestart() async throws {

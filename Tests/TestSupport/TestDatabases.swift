@@ -63,3 +63,10 @@ public func scalar(_ client: PostgresClient, _ query: PostgresQuery) async throw
     for try await value in try await client.query(query, logger: TestEnvironment.logger).decode(Int.self) { result = value }
     return result
 }
+
+/// The sum of an integer query over every shard.
+public func sumOverShards(_ postgres: ShardedPostgres, _ query: PostgresQuery) async throws -> Int {
+    var sum = 0
+    for shard in postgres.shards { sum += try await scalar(shard, query) }
+    return sum
+}

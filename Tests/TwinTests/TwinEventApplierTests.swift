@@ -10,9 +10,7 @@ import TwinfleetModel
 
 @Suite(.serialized) struct TwinEventApplierTests {
     func total(_ postgres: ShardedPostgres, _ query: PostgresQuery) async throws -> Int {
-        var sum = 0
-        for shard in postgres.shards { sum += try await scalar(shard, query) }
-        return sum
+        try await sumOverShards(postgres, query)
     }
 
     @Test func eventsForManyDevicesLandOnTheirShardsAndReplayChangesNothing() async throws {

@@ -39,11 +39,7 @@ import TwinfleetModel
         var service = try ChildProcess("twinfleet-twin-store", [], environment: harness.environment, variables: variables)
 
         try await withShardedPostgres(harness.databases, partitionCount: harness.partitions) { postgres in
-            func total(_ query: PostgresQuery) async throws -> Int {
-                var sum = 0
-                for shard in postgres.shards { sum += try await scalar(shard, query) }
-                return sum
-            }
+            func total(_ query: PostgresQuery) async throws -> Int { try await sumOverShards(postgres, query) }
             let started = await eventually(timeout: .seconds(120)) {
                 (try? await total("SELECT count(*)::int FROM devices")) ?? 0 > 40
             }

@@ -104,33 +104,15 @@ struct Bench: AsyncParsableCommand {
 
         // 4. Raw COPY of the same rows into the same shards, one COPY per shard, concurrently.
         let map = postgres.shardMap
-        var rowsByShard: [Int: [(String, Int32, Int64, String)]] = [:]
+        var linesByShard: [Int: [String]] = [:]
         for (offset, record) in outgoing.enumerated() {
             let device = String(decoding: record.key!, as: UTF8.self)
             let partition = map.partition(forDevice: device)
-            rowsByShard[map.shard(forPartition: partition), default: []].append((device, partition, Int64(offset), String(decoding: record.value, as: UTF8.self)))
+            linesByShard[map.shard(forPartition: partition), default: []].append(
+                "\(device)\t\(partition)\t\(offset)\t\(String(decoding: record.value, as: UTF8.self))")
         }
         let copyStart = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (shard, rows) in rowsByShard {
-                group.addTask {
-                    try await postgres.client(forShard: shard).withConnection { connection in
-                        try await connection.copyFrom(table: "bench_copy", columns: ["device_id", "partition", "kafka_offset", "value"], logger: environment.logger) { writer in
-                            var buffer = ByteBuffer()
-                            for (index, row) in rows.enumerated() {
-                                buffer.writeString("\(row.0)\t\(row.1)\t\(row.2)\t\(row.3)\n")
-                                if index % 5000 == 4999 {
-                                    try await writer.write(buffer)
-                                    buffer.clear()
-                                }
-                            }
-                            if buffer.readableBytes > 0 { try await writer.write(buffer) }
-                        }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await copyPerShard(postgres, table: "bench_copy", columns: ["device_id", "partition", "kafka_offset", "value"], linesByShard: linesByShard, logger: environment.logger)
         let copyTime = ContinuousClock.now - copyStart
         var copied = 0
         var exactlyOnce = 0

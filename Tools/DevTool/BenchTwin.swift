@@ -53,7 +53,6 @@ struct BenchTwin: AsyncParsableCommand {
                 return OutgoingRecord(topic: topic, key: event.deviceID, value: try! event.serializedBytes())
             }
         }
-        var rows: [String] = []
         var figures: [(String, Double)] = []
         for round in 0..<2 {
             let records = reports(round: round)
@@ -83,26 +82,10 @@ struct BenchTwin: AsyncParsableCommand {
                     "\(device)\t\(path)\t\(partition)\t\(Self.sample(type, round: 2, index: index).wireString.replacingOccurrences(of: "\t", with: " "))\t\(type.rawValue)\t2026-11-23T00:00:00Z")
             }
         }
-        rows = byShard.values.flatMap { $0 }
+        let rowCount = byShard.values.reduce(0) { $0 + $1.count }
         let copyStart = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (shard, lines) in byShard {
-                group.addTask {
-                    try await postgres.client(forShard: shard).withConnection { connection in
-                        try await connection.copyFrom(table: "parameters_copy", columns: ["device_id", "path", "partition", "value", "value_type", "reported_at"], logger: environment.logger) { writer in
-                            var buffer = ByteBuffer()
-                            for (n, line) in lines.enumerated() {
-                                buffer.writeString(line + "\n")
-                                if n % 5000 == 4999 { try await writer.write(buffer); buffer.clear() }
-                            }
-                            if buffer.readableBytes > 0 { try await writer.write(buffer) }
-                        }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let copyRate = Double(rows.count) / seconds(ContinuousClock.now - copyStart)
+        try await copyPerShard(postgres, table: "parameters_copy", columns: ["device_id", "path", "partition", "value", "value_type", "reported_at"], linesByShard: byShard, logger: environment.logger)
+        let copyRate = Double(rowCount) / seconds(ContinuousClock.now - copyStart)
         var history = 0
         for shard in postgres.shards {
             for try await n in try await shard.query("SELECT count(*)::int FROM parameter_history", logger: environment.logger).decode(Int.self) { history += n }

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import ShardedPostgres
+import PostgresNIO
 import TwinfleetConfig
 
 /// What every subcommand reads from the environment.
@@ -43,4 +44,31 @@ struct ToolEnvironment {
 func emit(_ object: [String: Any]) {
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+/// Loads tab-separated lines into `table` with one `COPY FROM STDIN` per shard, concurrently
+/// (the reference every benchmark compares against).
+func copyPerShard(
+    _ postgres: ShardedPostgres, table: String, columns: [String], linesByShard: [Int: [String]], logger: Logger
+) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for (shard, lines) in linesByShard {
+            group.addTask {
+                try await postgres.client(forShard: shard).withConnection { connection in
+                    try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+                        var buffer = ByteBuffer()
+                        for (index, line) in lines.enumerated() {
+                            buffer.writeString(line + "\n")
+                            if index % 5000 == 4999 {
+                                try await writer.write(buffer)
+                                buffer.clear()
+                            }
+                        }
+                        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                    }
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
 }
