@@ -12,10 +12,12 @@ extension ConfigKey {
     static let twinStoreBatchSize = ConfigKey("twinstore.batch-size", default: "500", "twin-store: most records applied per transaction")
     static let twinStoreRetentionDays = ConfigKey("twinstore.history-retention-days", default: "90", "twin-store: days of parameter history kept (daily partitions older than this are dropped)")
     static let twinStoreTopic = ConfigKey("twinstore.events-topic", default: Topic.deviceEvents, "twin-store: topic of device events (changed only by tests)")
-    static let twinStoreKeys: [ConfigKey] = [.twinStoreGroup, .twinStoreBatchSize, .twinStoreRetentionDays, .twinStoreTopic]
+    static let twinStoreCommandsTopic = ConfigKey("twinstore.commands-topic", default: Topic.commands, "twin-store: topic of commands (changed only by tests)")
+    static let twinStoreResultsTopic = ConfigKey("twinstore.results-topic", default: Topic.commandResults, "twin-store: topic of command results (changed only by tests)")
+    static let twinStoreKeys: [ConfigKey] = [.twinStoreGroup, .twinStoreBatchSize, .twinStoreRetentionDays, .twinStoreTopic, .twinStoreCommandsTopic, .twinStoreResultsTopic]
 }
 
-/// twin-store: applies device events to the twins on the PostgreSQL shards exactly once and
+/// twin-store: applies device events, commands (desired values) and command results to the twins on the PostgreSQL shards exactly once and
 /// publishes twin changes through the outbox.
 @main
 struct TwinStore {
@@ -27,14 +29,17 @@ struct TwinStore {
         let group = boot.require { try $0.string(.twinStoreGroup) }
         let batchSize = boot.require { try $0.int(.twinStoreBatchSize, in: 1...10_000) }
         let retention = boot.require { try $0.int(.twinStoreRetentionDays, in: 1...3650) }
-        let topic = boot.require { try $0.string(.twinStoreTopic) }
+        let topics = boot.require {
+            TwinTopics(deviceEvents: try $0.string(.twinStoreTopic), commands: try $0.string(.twinStoreCommandsTopic),
+                       commandResults: try $0.string(.twinStoreResultsTopic))
+        }
 
         let postgres = try ShardedPostgres(configuration: databases, partitionCount: partitions, backgroundLogger: boot.logger)
         let producer = try KafkaProducer(configuration: kafka, logger: boot.logger)
-        var options = TransactionalConsumer<TwinEventApplier>.Options(groupID: group, topics: [topic])
+        var options = TransactionalConsumer<TwinApplier>.Options(groupID: group, topics: topics.all)
         options.maxBatchSize = batchSize
         let consumer = TransactionalConsumer(
-            options: options, kafka: kafka, postgres: postgres, handler: TwinEventApplier(),
+            options: options, kafka: kafka, postgres: postgres, handler: TwinApplier(topics: topics),
             deadLetters: DeadLetterPublisher(producer: producer), logger: boot.logger)
         let worker = TwinStoreWorker(
             postgres: postgres, consumer: consumer, relay: OutboxRelay(postgres: postgres, producer: producer, logger: boot.logger),
@@ -50,7 +55,7 @@ struct TwinStore {
 /// maintenance until shutdown.
 struct TwinStoreWorker: Service {
     let postgres: ShardedPostgres
-    let consumer: TransactionalConsumer<TwinEventApplier>
+    let consumer: TransactionalConsumer<TwinApplier>
     let relay: OutboxRelay
     let maintenance: HistoryMaintenance
     let health: HealthState

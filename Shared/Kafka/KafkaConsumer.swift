@@ -98,7 +98,10 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.context = context
-        let slots = DispatchSemaphore(value: options.bufferedBatches)
+        // Created empty and then filled: libdispatch traps when a semaphore is freed below its
+        // initial value, which happens whenever a reader stops before draining the buffer.
+        let slots = DispatchSemaphore(value: 0)
+        for _ in 0..<options.bufferedBatches { slots.signal() }
         let (stream, continuation) = AsyncStream<[ConsumedRecord]>.makeStream()
         self.continuation = continuation
         self.batches = KafkaBatchSequence(stream: stream, slots: slots)

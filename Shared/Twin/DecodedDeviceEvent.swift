@@ -27,14 +27,7 @@ struct DecodedDeviceEvent {
         } catch {
             throw PoisonRecordError(code: "undecodable", reason: "not a twinfleet.bus.v1.DeviceEvent: \(error)")
         }
-        do {
-            deviceID = try DeviceID(validating: event.deviceID).rawValue
-        } catch {
-            throw PoisonRecordError(code: "invalid-device-id", reason: error.message)
-        }
-        guard record.keyString == nil || record.keyString == deviceID else {
-            throw PoisonRecordError(code: "key-mismatch", reason: "record key \(record.keyString ?? "") is not the event's device \(deviceID)")
-        }
+        deviceID = try DecodedKey.device(event.deviceID, record: record)
         guard let body = event.body else {
             throw PoisonRecordError(code: "empty-event", reason: "DeviceEvent \(event.eventID) has no body")
         }

@@ -12,88 +12,106 @@ struct ParameterChangeRow {
     let newType: String?
 }
 
-/// Writes a device's parameters and their history: one statement per report, whatever its size,
-/// and a history row only where the value (or its type) actually changed.
-struct ParameterStore {
-    let event: DecodedDeviceEvent
-    /// The twin version the changes belong to.
+/// One reported value to write into a twin.
+struct ParameterWrite {
+    let deviceID: String
+    let partition: Int32
+    let parameter: Parameter
+    /// Marks the rows of a full synchronisation (unchanged rows are re-marked too).
+    let syncID: String?
+    let at: Date
+    /// The twin version the change belongs to.
     let version: Int64
+    /// False for values learnt second-hand (a command result): they never overwrite a value
+    /// the device reported later than `at`. Device events are authoritative: their order is
+    /// the partition's order.
+    let authoritative: Bool
+}
 
-    init(event: DecodedDeviceEvent, version: Int64) {
-        self.event = event
-        self.version = version
-    }
-
-    /// Upserts reported values; `syncID` marks the rows of a full synchronisation.
-    func upsert(_ parameters: [Parameter], syncID: String?, connection: PostgresConnection, logger: Logger) async throws -> [ParameterChangeRow] {
-        guard !parameters.isEmpty else { return [] }
-        // A report naming a path twice keeps the last value (ON CONFLICT cannot touch a row twice).
-        var latest: [String: Int] = [:]
-        for (index, parameter) in parameters.enumerated() { latest[parameter.path.rawValue] = index }
-        let unique = latest.values.sorted().map { parameters[$0] }
-        let paths = unique.map(\.path.rawValue)
-        let values = unique.map(\.value.wireString)
-        let types = unique.map(\.value.type.rawValue)
-        let writables = unique.map { $0.writable.map { $0 ? 1 : 0 } ?? -1 }
+/// Writes parameters and their history for many devices at once: one statement per batch,
+/// whatever its size.
+///
+/// Storage rules (see docs/ARCHITECTURE.md, "The twin"): a `parameters` row holds the current
+/// value and `value_since`, when the device first reported it. A value that is reported again
+/// unchanged is not written at all. `parameter_history` holds superseded values only, each with
+/// the interval it held (`valid_from` … `changed_at`); a new path adds no history row. "The twin
+/// as of T" is the current row where `value_since <= T`, else the history row covering T.
+enum ParameterStore {
+    /// Upserts values; returns the changes per device. Within `writes`, a (device, path) pair
+    /// may appear once only (callers keep the last value of a report).
+    static func upsert(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [String: [ParameterChangeRow]] {
+        guard !writes.isEmpty else { return [:] }
+        let devices = writes.map(\.deviceID), paths = writes.map(\.parameter.path.rawValue)
+        let partitions = writes.map(\.partition), values = writes.map { $0.parameter.value.wireString }
+        let types = writes.map { $0.parameter.value.type.rawValue }
+        let writables = writes.map { $0.parameter.writable.map { $0 ? 1 : 0 } ?? -1 }
+        let syncIDs = writes.map { $0.syncID ?? "" }, times = writes.map(\.at), versions = writes.map(\.version)
+        let authoritative = writes.map(\.authoritative)
         let rows = try await connection.query("""
             WITH input AS (
-                SELECT * FROM unnest(\(paths)::text[], \(values)::text[], \(types)::text[], \(writables)::int[])
-                    AS x(path, value, value_type, writable)
+                SELECT device_id, path, partition, value, value_type, writable, NULLIF(sync_id, '') AS sync_id,
+                       at, version, authoritative
+                FROM unnest(\(devices)::text[], \(paths)::text[], \(partitions)::int[], \(values)::text[],
+                            \(types)::text[], \(writables)::int[], \(syncIDs)::text[], \(times)::timestamptz[],
+                            \(versions)::bigint[], \(authoritative)::bool[])
+                    AS x(device_id, path, partition, value, value_type, writable, sync_id, at, version, authoritative)
             ), old AS (
-                SELECT p.path, p.value, p.value_type FROM parameters p
-                WHERE p.device_id = \(event.deviceID) AND p.path = ANY(\(paths)::text[])
+                SELECT p.device_id, p.path, p.value, p.value_type, p.value_since, p.sync_id
+                FROM parameters p JOIN input i ON p.device_id = i.device_id AND p.path = i.path
+            ), compared AS (
+                SELECT i.*, o.path IS NULL AS is_new, o.value AS old_value, o.value_type AS old_type,
+                       o.value_since AS old_since, o.sync_id AS old_sync,
+                       (o.path IS NULL OR o.value IS DISTINCT FROM i.value OR o.value_type IS DISTINCT FROM i.value_type) AS differs
+                FROM input i LEFT JOIN old o ON o.device_id = i.device_id AND o.path = i.path
+                WHERE i.authoritative OR o.path IS NULL OR o.value_since <= i.at
+            ), changed AS (
+                SELECT * FROM compared WHERE differs
             ), upserted AS (
-                INSERT INTO parameters (device_id, path, partition, value, value_type, writable, reported_at, sync_id)
-                SELECT \(event.deviceID), path, \(event.partition), value, value_type,
-                       CASE writable WHEN 1 THEN true WHEN 0 THEN false END, \(event.occurredAt), \(syncID)
-                FROM input
+                INSERT INTO parameters (device_id, path, partition, value, value_type, writable, value_since, sync_id)
+                SELECT device_id, path, partition, value, value_type,
+                       CASE writable WHEN 1 THEN true WHEN 0 THEN false END, at, sync_id
+                FROM changed
                 ON CONFLICT (device_id, path) DO UPDATE SET
                     value = EXCLUDED.value, value_type = EXCLUDED.value_type,
                     writable = COALESCE(EXCLUDED.writable, parameters.writable),
-                    reported_at = GREATEST(parameters.reported_at, EXCLUDED.reported_at),
+                    value_since = EXCLUDED.value_since,
                     sync_id = COALESCE(EXCLUDED.sync_id, parameters.sync_id)
-            ), changed AS (
-                SELECT i.path, o.value AS old_value, o.value_type AS old_type, i.value AS new_value, i.value_type AS new_type
-                FROM input i LEFT JOIN old o ON o.path = i.path
-                WHERE o.path IS NULL OR o.value IS DISTINCT FROM i.value OR o.value_type IS DISTINCT FROM i.value_type
+            ), marked AS (
+                -- Unchanged rows of a full synchronisation: only the sync marker moves (a HOT update).
+                UPDATE parameters p SET sync_id = c.sync_id, writable = COALESCE(c.writable_flag, p.writable)
+                FROM (SELECT device_id, path, sync_id, CASE writable WHEN 1 THEN true WHEN 0 THEN false END AS writable_flag
+                      FROM compared WHERE NOT differs AND sync_id IS NOT NULL AND sync_id IS DISTINCT FROM old_sync) c
+                WHERE p.device_id = c.device_id AND p.path = c.path
             ), history AS (
-                INSERT INTO parameter_history (device_id, path, partition, old_value, new_value, value_type, changed_at, twin_version)
-                SELECT \(event.deviceID), path, \(event.partition), old_value, new_value, new_type, \(event.occurredAt), \(version)
-                FROM changed
+                INSERT INTO parameter_history (device_id, path, partition, value, value_type, valid_from, changed_at, twin_version)
+                SELECT device_id, path, partition, old_value, old_type, old_since, at, version
+                FROM changed WHERE NOT is_new
             )
-            SELECT path, old_value, old_type, new_value, new_type FROM changed
+            SELECT device_id, path, old_value, old_type, value, value_type FROM changed
             """, logger: logger)
-        var changes: [ParameterChangeRow] = []
-        for try await (path, oldValue, oldType, newValue, newType) in rows.decode((String, String?, String?, String?, String?).self) {
-            changes.append(ParameterChangeRow(path: path, oldValue: oldValue, oldType: oldType, newValue: newValue, newType: newType))
+        var changes: [String: [ParameterChangeRow]] = [:]
+        for try await (device, path, oldValue, oldType, newValue, newType) in rows.decode((String, String, String?, String?, String?, String).self) {
+            changes[device, default: []].append(ParameterChangeRow(path: path, oldValue: oldValue, oldType: oldType, newValue: newValue, newType: newType))
         }
         return changes
     }
 
-    /// After the final chunk of a full synchronisation: removes what the device no longer has.
-    func removeStale(under root: String, syncID: String, connection: PostgresConnection, logger: Logger) async throws -> [ParameterChangeRow] {
-        try await removeRows(keeping: syncID, under: root, connection: connection, logger: logger)
-    }
-
-    /// Removes an object's subtree (object deleted on the device).
-    func remove(under objectPath: String, connection: PostgresConnection, logger: Logger) async throws -> [ParameterChangeRow] {
-        try await removeRows(keeping: nil, under: objectPath, connection: connection, logger: logger)
-    }
-
-    /// Deletes the rows under `root`, except those marked with `syncID` when one is given.
-    private func removeRows(
-        keeping syncID: String?, under root: String, connection: PostgresConnection, logger: Logger
+    /// Deletes a device's rows under `root` — all of them, or (after the final chunk of a full
+    /// synchronisation) those not marked with `syncID` — moving each value to the history.
+    static func remove(
+        deviceID: String, partition: Int32, under root: String, keepingSync syncID: String?, at: Date, version: Int64,
+        connection: PostgresConnection, logger: Logger
     ) async throws -> [ParameterChangeRow] {
         // `starts_with` rather than LIKE: paths contain '_' (X_VENDOR), a LIKE wildcard.
         let rows = try await connection.query("""
             WITH removed AS (
                 DELETE FROM parameters
-                WHERE device_id = \(event.deviceID) AND starts_with(path, \(root))
+                WHERE device_id = \(deviceID) AND starts_with(path, \(root))
                   AND (\(syncID)::text IS NULL OR sync_id IS DISTINCT FROM \(syncID))
-                RETURNING path, value, value_type
+                RETURNING path, value, value_type, value_since
             ), history AS (
-                INSERT INTO parameter_history (device_id, path, partition, old_value, new_value, value_type, changed_at, twin_version)
-                SELECT \(event.deviceID), path, \(event.partition), value, NULL, value_type, \(event.occurredAt), \(version)
+                INSERT INTO parameter_history (device_id, path, partition, value, value_type, valid_from, changed_at, twin_version)
+                SELECT \(deviceID), path, \(partition), value, value_type, value_since, \(at), \(version)
                 FROM removed
             )
             SELECT path, value, value_type FROM removed
@@ -103,5 +121,16 @@ struct ParameterStore {
             changes.append(ParameterChangeRow(path: path, oldValue: value, oldType: type, newValue: nil, newType: nil))
         }
         return changes
+    }
+}
+
+extension Array where Element == Parameter {
+    /// The parameters with each path once, keeping the last value reported for it (an upsert
+    /// cannot touch a row twice).
+    var lastPerPath: [Parameter] {
+        var latest: [String: Int] = [:]
+        for (index, parameter) in enumerated() { latest[parameter.path.rawValue] = index }
+        guard latest.count < count else { return self }
+        return latest.values.sorted().map { self[$0] }
     }
 }

@@ -83,5 +83,63 @@ public enum TwinMigrations {
             "CREATE INDEX device_events_lookup ON device_events (device_id, occurred_at)",
             "CREATE INDEX device_events_partition ON device_events (partition)",
         ]),
+        Migration(version: 2, name: "history of superseded values, cheaper parameter indexes, command view", statements: [
+            // Pre-release format change: history written before this migration is discarded.
+            "DROP TABLE parameter_history",
+            // A value reported again unchanged is no longer written: the column says since when
+            // the current value holds.
+            "ALTER TABLE parameters RENAME COLUMN reported_at TO value_since",
+            // Moving a partition finds parameter rows through `devices.partition`; the index
+            // cost every write. Values are indexed by prefix: a btree entry must stay under
+            // ~2.7 kB and values can be longer.
+            "DROP INDEX parameters_partition",
+            "DROP INDEX parameters_path_value",
+            "CREATE INDEX parameters_path_value ON parameters (path, left(value, 200))",
+            // Room for HOT updates (sync markers, desired values touch no index).
+            "ALTER TABLE parameters SET (fillfactor = 90)",
+            // Each superseded (or removed) value with the interval it held, partitioned by the
+            // day it was superseded.
+            """
+            CREATE TABLE parameter_history (
+                device_id text NOT NULL,
+                path text COLLATE "C" NOT NULL,
+                partition integer NOT NULL,
+                value text,
+                value_type text NOT NULL,
+                valid_from timestamptz NOT NULL,
+                changed_at timestamptz NOT NULL,
+                twin_version bigint NOT NULL)
+            PARTITION BY RANGE (changed_at)
+            """,
+            "CREATE TABLE parameter_history_default PARTITION OF parameter_history DEFAULT",
+            "CREATE INDEX parameter_history_lookup ON parameter_history (device_id, path, changed_at)",
+            // The twin's view of each device's commands (the dispatcher owns their lifecycle).
+            """
+            CREATE TABLE device_commands (
+                command_id text PRIMARY KEY,
+                device_id text NOT NULL,
+                partition integer NOT NULL,
+                kind text,
+                status text NOT NULL,
+                final boolean NOT NULL,
+                attempt integer NOT NULL DEFAULT 0,
+                priority integer NOT NULL DEFAULT 0,
+                created_at timestamptz,
+                expires_at timestamptz,
+                campaign_id text,
+                bulk_operation_id text,
+                requested_by text,
+                cancel_requested_at timestamptz,
+                error_code integer,
+                error_message text,
+                command bytea,
+                outputs bytea,
+                status_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now())
+            """,
+            "CREATE INDEX device_commands_device ON device_commands (device_id, created_at)",
+            "CREATE INDEX device_commands_open ON device_commands (device_id) WHERE NOT final",
+            "CREATE INDEX device_commands_partition ON device_commands (partition)",
+        ]),
     ])
 }

@@ -33,18 +33,19 @@ public struct TwinParameter: Sendable, Equatable {
     /// The reported value, typed.
     public var value: ParameterValue
     public var writable: Bool?
-    public var reportedAt: Date
+    /// Since when the device has reported this value (a value reported again unchanged keeps
+    /// its first time).
+    public var valueSince: Date
     /// The value a queued command will set, if any.
     public var desired: ParameterValue?
     /// The command that will set it.
     public var desiredCommandID: String?
 }
 
-/// A value as it changed: `value` nil means the parameter was removed at `changedAt`.
+/// A value as it changed: from `changedAt` the parameter held `value` (nil: it was removed).
 public struct ParameterHistoryEntry: Sendable, Equatable {
     public var changedAt: Date
     public var value: ParameterValue?
-    public var twinVersion: Int64
 }
 
 /// Reads twins from their shards (read-only: every write goes through a topic).
@@ -56,7 +57,7 @@ public struct TwinReader: Sendable {
         self.postgres = postgres
     }
 
-    private func client(_ deviceID: String) -> PostgresClient {
+    func client(_ deviceID: String) -> PostgresClient {
         postgres.client(forPartition: postgres.shardMap.partition(forDevice: deviceID))
     }
 
@@ -88,15 +89,15 @@ public struct TwinReader: Sendable {
     /// The parameters under `prefix` (a path prefix such as `Device.WiFi.`; empty for all), in path order.
     public func parameters(_ deviceID: String, under prefix: String = "", logger: Logger) async throws -> [TwinParameter] {
         let rows = try await client(deviceID).query("""
-            SELECT path, value, value_type, writable, reported_at, desired_value, desired_type, desired_command_id
+            SELECT path, value, value_type, writable, value_since, desired_value, desired_type, desired_command_id
             FROM parameters WHERE device_id = \(deviceID) AND starts_with(path, \(prefix)) ORDER BY path
             """, logger: logger)
         var result: [TwinParameter] = []
-        for try await (path, value, type, writable, reportedAt, desiredValue, desiredType, commandID)
+        for try await (path, value, type, writable, valueSince, desiredValue, desiredType, commandID)
             in rows.decode((String, String?, String, Bool?, Date, String?, String?, String?).self) {
             guard let current = Self.typed(value, type) else { continue }
             result.append(TwinParameter(
-                path: path, value: current, writable: writable, reportedAt: reportedAt,
+                path: path, value: current, writable: writable, valueSince: valueSince,
                 desired: Self.typed(desiredValue, desiredType), desiredCommandID: commandID))
         }
         return result
@@ -104,31 +105,44 @@ public struct TwinReader: Sendable {
 
     /// Every change of one parameter between two times (inclusive), oldest first.
     public func history(_ deviceID: String, path: String, from: Date, to: Date, logger: Logger) async throws -> [ParameterHistoryEntry] {
+        // The intervals each value held (history rows, then the current row), oldest first.
         let rows = try await client(deviceID).query("""
-            SELECT changed_at, new_value, value_type, twin_version FROM parameter_history
-            WHERE device_id = \(deviceID) AND path = \(path) AND changed_at BETWEEN \(from) AND \(to)
-            ORDER BY changed_at, twin_version
+            SELECT value, value_type, valid_from, changed_at FROM (
+                SELECT value, value_type, valid_from, changed_at FROM parameter_history
+                WHERE device_id = \(deviceID) AND path = \(path) AND changed_at >= \(from) AND valid_from <= \(to)
+                UNION ALL
+                SELECT value, value_type, value_since, NULL FROM parameters
+                WHERE device_id = \(deviceID) AND path = \(path) AND value_since <= \(to)
+            ) intervals ORDER BY valid_from, changed_at NULLS LAST
             """, logger: logger)
-        var result: [ParameterHistoryEntry] = []
-        for try await (changedAt, value, type, version) in rows.decode((Date, String?, String, Int64).self) {
-            result.append(ParameterHistoryEntry(changedAt: changedAt, value: Self.typed(value, type), twinVersion: version))
+        var intervals: [(value: ParameterValue?, from: Date, until: Date?)] = []
+        for try await (value, type, validFrom, until) in rows.decode((String?, String, Date, Date?).self) {
+            intervals.append((Self.typed(value, type), validFrom, until))
         }
-        return result
+        var entries: [ParameterHistoryEntry] = []
+        for (index, interval) in intervals.enumerated() {
+            entries.append(ParameterHistoryEntry(changedAt: interval.from, value: interval.value))
+            // A gap after an interval: the parameter was removed when it ended.
+            if let until = interval.until, index + 1 == intervals.count || intervals[index + 1].from != until {
+                entries.append(ParameterHistoryEntry(changedAt: until, value: nil))
+            }
+        }
+        return entries.filter { $0.changedAt >= from && $0.changedAt <= to }
     }
 
-    /// The device's parameters as they were at `time`: for each path, the last change at or
-    /// before `time`, unless that change removed it.
+    /// The device's parameters as they were at `time`: the current value where it already held
+    /// then, else the superseded value whose interval covers `time`.
     public func parameters(_ deviceID: String, asOf time: Date, under prefix: String = "", logger: Logger) async throws -> [String: ParameterValue] {
         let rows = try await client(deviceID).query("""
-            SELECT path, new_value, value_type FROM (
-                SELECT DISTINCT ON (path) path, new_value, value_type FROM parameter_history
-                WHERE device_id = \(deviceID) AND changed_at <= \(time) AND starts_with(path, \(prefix))
-                ORDER BY path, changed_at DESC, twin_version DESC
-            ) latest WHERE new_value IS NOT NULL
+            SELECT path, value, value_type FROM parameters
+            WHERE device_id = \(deviceID) AND starts_with(path, \(prefix)) AND value_since <= \(time)
+            UNION ALL
+            SELECT path, value, value_type FROM parameter_history
+            WHERE device_id = \(deviceID) AND starts_with(path, \(prefix)) AND valid_from <= \(time) AND changed_at > \(time)
             """, logger: logger)
         var result: [String: ParameterValue] = [:]
-        for try await (path, value, type) in rows.decode((String, String, String).self) {
-            result[path] = Self.typed(value, type)
+        for try await (path, value, type) in rows.decode((String, String?, String).self) {
+            if let value = Self.typed(value, type) { result[path] = value }
         }
         return result
     }

@@ -32,8 +32,8 @@ import Twin
             ])
             // A change on that day lands in its own partition, not the default one.
             try await shard.query("""
-                INSERT INTO parameter_history (device_id, path, partition, old_value, new_value, value_type, changed_at, twin_version)
-                VALUES ('d', 'Device.X', 0, NULL, '1', 'string', '2026-11-24T10:00:00Z', 1)
+                INSERT INTO parameter_history (device_id, path, partition, value, value_type, valid_from, changed_at, twin_version)
+                VALUES ('d', 'Device.X', 0, '1', 'string', '2026-11-20T10:00:00Z', '2026-11-24T10:00:00Z', 1)
                 """, logger: logger)
             #expect(try await scalar(shard, "SELECT count(*)::int FROM parameter_history_20261124") == 1)
             #expect(try await scalar(shard, "SELECT count(*)::int FROM parameter_history_default") == 0)

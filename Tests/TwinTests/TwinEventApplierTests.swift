@@ -62,9 +62,10 @@ import TwinfleetModel
             #expect(parameters.count == 22)
             #expect(parameters.first { $0.path == "Device.WiFi.Radio.1.Channel" }?.value == .unsignedInt(11))
             #expect(!parameters.contains { $0.path == "Device.ManagementServer.ConnectionRequestURL" })
-            // History: CR URL added then removed (2), 22 parameters added, one channel change.
+            // History keeps superseded values only: the CR URL the full sync removed, and the
+            // channel before its change (new paths and the repeated value add nothing).
             let history = try await total(postgres, "SELECT count(*)::int FROM parameter_history")
-            #expect(history == devices.count * 25)
+            #expect(history == devices.count * 2)
             return (history, try await total(postgres, "SELECT count(*)::int FROM parameters"),
                     try await total(postgres, "SELECT sum(twin_version)::int FROM devices"))
         }

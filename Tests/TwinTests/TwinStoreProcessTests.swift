@@ -32,7 +32,9 @@ import TwinfleetModel
 
         var variables = harness.environment.childEnvironment(postgres: harness.databases)
         variables["KAFKA_PARTITIONS"] = String(harness.partitions)
-        variables["TWINSTORE_EVENTS_TOPIC"] = harness.topic
+        variables["TWINSTORE_EVENTS_TOPIC"] = harness.topics.deviceEvents
+        variables["TWINSTORE_COMMANDS_TOPIC"] = harness.topics.commands
+        variables["TWINSTORE_RESULTS_TOPIC"] = harness.topics.commandResults
         variables["TWINSTORE_GROUP"] = TestEnvironment.unique("twin-store")
         variables["TWINSTORE_BATCH_SIZE"] = "15"
         variables["HTTP_PORT"] = "0"
@@ -54,10 +56,10 @@ import TwinfleetModel
             }
             #expect(finished, "twin-store did not finish: \(service.standardErrorTail)")
             try await Task.sleep(for: .seconds(2))
-            // Exactly once: every device at version 5 (inform, report, 3 changes), 34 history
-            // rows each (CR URL, 30 hosts, 3 channel values), offsets covering every record.
+            // Exactly once: every device at version 5 (inform, report, 3 changes), 2 history
+            // rows each (the channel's superseded values 1 and 2), offsets covering every record.
             #expect(try await total("SELECT count(*)::int FROM devices WHERE twin_version = 5") == devices.count)
-            #expect(try await total("SELECT count(*)::int FROM parameter_history") == devices.count * 34)
+            #expect(try await total("SELECT count(*)::int FROM parameter_history") == devices.count * 2)
             #expect(try await total("SELECT count(*)::int FROM parameters") == devices.count * 32)
             #expect(try await total("SELECT count(*)::int FROM parameters WHERE path = 'Device.WiFi.Radio.1.Channel' AND value = '3'") == devices.count)
             #expect(try await total("SELECT coalesce(sum(next_offset), 0)::int FROM consumer_offsets") == events.count)

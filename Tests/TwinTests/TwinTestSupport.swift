@@ -77,16 +77,21 @@ enum Events {
 /// A twin-store consumer running in this process against test databases.
 struct TwinHarness {
     let environment: TestEnvironment
-    let topic: String
+    let topics: TwinTopics
     let partitions: Int32
     let databases: TestDatabases
 
+    /// The device-events topic.
+    var topic: String { topics.deviceEvents }
+
     static func make(partitions: Int32 = 4) async throws -> TwinHarness {
         let environment = try TestEnvironment.current()
-        let topic = TestEnvironment.unique("twin-events")
-        try await environment.createTopic(topic, partitions: partitions)
+        let topics = TwinTopics(
+            deviceEvents: TestEnvironment.unique("twin-events"), commands: TestEnvironment.unique("twin-commands"),
+            commandResults: TestEnvironment.unique("twin-results"))
+        for topic in topics.all { try await environment.createTopic(topic, partitions: partitions) }
         let databases = try await TestDatabases.create(shards: 2, in: environment)
-        return TwinHarness(environment: environment, topic: topic, partitions: partitions, databases: databases)
+        return TwinHarness(environment: environment, topics: topics, partitions: partitions, databases: databases)
     }
 
     /// Runs `body` while a twin-store consumer (group `group`) applies the topic.
@@ -97,8 +102,8 @@ struct TwinHarness {
                 [PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations, TwinMigrations.shard], logger: TestEnvironment.logger)
             try await postgres.loadShardMap(logger: TestEnvironment.logger)
             let consumer = TransactionalConsumer(
-                options: .init(groupID: group, topics: [topic]), kafka: environment.kafka(), postgres: postgres,
-                handler: TwinEventApplier(), deadLetters: DeadLetterPublisher(producer: producer), logger: TestEnvironment.logger)
+                options: .init(groupID: group, topics: topics.all), kafka: environment.kafka(), postgres: postgres,
+                handler: TwinApplier(topics: topics), deadLetters: DeadLetterPublisher(producer: producer), logger: TestEnvironment.logger)
             let relay = OutboxRelay(postgres: postgres, producer: producer, logger: TestEnvironment.logger)
             let tasks = [Task { try await consumer.run() }, Task { try await relay.run() }]
             defer { tasks.forEach { $0.cancel() } }

@@ -11,7 +11,7 @@ import Twin
 import TwinfleetModel
 
 /// The twin-store apply benchmark: realistic full-sync reports (parameters taken from the TR-181
-/// definitions) applied through the real `TwinEventApplier`, next to raw COPY of the same rows.
+/// definitions) applied through the real `TwinApplier`, next to raw COPY of the same rows.
 struct BenchTwin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-twin", abstract: "Twin apply benchmark (prints a Markdown table).")
 
@@ -44,24 +44,27 @@ struct BenchTwin: AsyncParsableCommand {
                 event.deviceID = String(format: "00D09E-BENCH-%06d", index)
                 event.eventID = "\(event.deviceID)-\(round)"
                 event.occurredAtUs = Date().unixMicroseconds
-                event.parameterReport.parameters = template.map { path, type in
+                event.parameterReport.fullSyncRoot = "Device."
+                event.parameterReport.reportID = event.eventID
+                event.parameterReport.finalChunk = true
+                event.parameterReport.parameters = template.enumerated().map { position, item in
                     var parameter = Twinfleet_Bus_V1_Parameter()
-                    parameter.path = path
-                    parameter.value = Twinfleet_Bus_V1_ParameterValue(Self.sample(type, round: round, index: index))
+                    parameter.path = item.0
+                    parameter.value = Twinfleet_Bus_V1_ParameterValue(Self.sample(item.1, round: Self.valueRound(round, position), index: index))
                     return parameter
                 }
                 return OutgoingRecord(topic: topic, key: event.deviceID, value: try! event.serializedBytes())
             }
         }
         var figures: [(String, Double)] = []
-        for round in 0..<2 {
+        for round in 0..<Self.rounds.count {
             let records = reports(round: round)
             _ = try await producer.sendAll(records)
             let state = NIOLockedValueBox<(count: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((0, nil, nil))
             var options = TransactionalConsumer<CountingApplier>.Options(groupID: "bench-twin-\(topic)", topics: [topic])
             options.maxBatchSize = batch
             let consumer = TransactionalConsumer(
-                options: options, kafka: try environment.kafka(), postgres: postgres, handler: CountingApplier(state: state),
+                options: options, kafka: try environment.kafka(), postgres: postgres, handler: CountingApplier(state: state, applier: TwinApplier(topics: TwinTopics(deviceEvents: topic))),
                 deadLetters: DeadLetterPublisher(producer: producer), logger: environment.logger)
             let task = Task { try await consumer.run() }
             while state.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(20)) }
@@ -69,7 +72,7 @@ struct BenchTwin: AsyncParsableCommand {
             _ = try? await task.value
             let (count, first, last) = state.withLockedValue { ($0.count, $0.first!, $0.last!) }
             let rate = Double((count - min(batch, count)) * template.count) / seconds(last - first)
-            figures.append((round == 0 ? "first full sync (every parameter new, history row each)" : "second full sync (every value changed, history row each)", rate))
+            figures.append((Self.rounds[round], rate))
         }
         // Reference: COPY the same number of parameter rows into an identical table.
         let map = postgres.shardMap
@@ -84,11 +87,21 @@ struct BenchTwin: AsyncParsableCommand {
         }
         let rowCount = byShard.values.reduce(0) { $0 + $1.count }
         let copyStart = ContinuousClock.now
-        try await copyPerShard(postgres, table: "parameters_copy", columns: ["device_id", "path", "partition", "value", "value_type", "reported_at"], linesByShard: byShard, logger: environment.logger)
+        try await copyPerShard(postgres, table: "parameters_copy", columns: ["device_id", "path", "partition", "value", "value_type", "value_since"], linesByShard: byShard, logger: environment.logger)
         let copyRate = Double(rowCount) / seconds(ContinuousClock.now - copyStart)
         var history = 0
         for shard in postgres.shards {
             for try await n in try await shard.query("SELECT count(*)::int FROM parameter_history", logger: environment.logger).decode(Int.self) { history += n }
+        }
+        // One history row per value that differs from the one before it.
+        var expectedHistory = 0
+        for index in 0..<devices {
+            for (position, item) in template.enumerated() {
+                for round in 1..<Self.rounds.count
+                where Self.sample(item.1, round: Self.valueRound(round, position), index: index) != Self.sample(item.1, round: Self.valueRound(round - 1, position), index: index) {
+                    expectedHistory += 1
+                }
+            }
         }
         await producer.shutdown()
         poolTask.cancel()
@@ -100,8 +113,21 @@ struct BenchTwin: AsyncParsableCommand {
             \(figures.map { "| \($0.0) | \(Int($0.1)) | \(String(format: "%.2f", $0.1 / copyRate)) |" }.joined(separator: "\n"))
             | raw COPY of the same rows into an identical table with the same indexes (reference) | \(Int(copyRate)) | 1.00 |
 
-            history rows written: \(history) (expected \(2 * devices * template.count))
+            history rows written: \(history) (expected \(expectedHistory))
             """)
+    }
+
+    /// What each round sends: all paths new, then a resync where every tenth value changed,
+    /// then one where every value changed.
+    static let rounds = [
+        "full sync of new twins (every parameter new: no history row)",
+        "full resync, every tenth value changed (history row for each change)",
+        "full resync, every value changed (history row each)",
+    ]
+
+    /// The round whose value a parameter carries: round 1 changes every tenth parameter only.
+    static func valueRound(_ round: Int, _ position: Int) -> Int {
+        round == 1 && position % 10 != 0 ? 0 : round
     }
 
     /// A value of the right type that differs per round and device.
@@ -124,7 +150,7 @@ struct BenchTwin: AsyncParsableCommand {
 /// The real applier, counting applied reports for the benchmark.
 struct CountingApplier: TransactionalHandler {
     let state: NIOLockedValueBox<(count: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>
-    let applier = TwinEventApplier()
+    let applier: TwinApplier
 
     func apply(_ records: [ConsumedRecord], shard: Int, connection: PostgresConnection, logger: Logger) async throws {
         try await applier.apply(records, shard: shard, connection: connection, logger: logger)
