@@ -16,6 +16,7 @@ let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swif
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
 
 /// A library under Shared/.
@@ -52,6 +53,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
@@ -67,7 +69,11 @@ let package = Package(
 
         shared("CWMPCodec", deps: ["TwinfleetModel"]),
         shared("DataModel", deps: ["TwinfleetModel"]),
-        shared("Twin", deps: ["ShardedPostgres", "BusContracts", "TwinfleetModel", "Kafka", postgres, protobuf, logging, lifecycle]),
+        shared("CWMPSession", deps: ["CWMPCodec", "BusContracts", "TwinfleetModel", protobuf]),
+        shared("HTTPAuth", deps: [crypto]),
+        shared("USPCodec", deps: ["BusContracts", "TwinfleetModel", protobuf]),
+        shared("FleetQuery", deps: [], exclude: ["LANGUAGE.md"]),
+        shared("Twin", deps: ["FleetQuery", "ShardedPostgres", "BusContracts", "TwinfleetModel", "Kafka", postgres, protobuf, logging, lifecycle]),
         service("TwinStore", deps: ["Twin", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
@@ -77,12 +83,16 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", asyncHTTPClient, postgres, logging, nioPosix], path: "Tests/TestSupport"),
         tests("TwinfleetModelTests", deps: ["TwinfleetModel"]),
+        tests("CWMPSessionTests", deps: ["CWMPSession", "CWMPCodec", "BusContracts", "TwinfleetModel", protobuf]),
+        tests("HTTPAuthTests", deps: ["HTTPAuth"]),
+        tests("FleetQueryTests", deps: ["FleetQuery"]),
+        tests("USPCodecTests", deps: ["USPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         tests("BusContractsTests", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         tests("KafkaTests", deps: ["Kafka", "TestSupport", "CRdKafka"]),
         tests("ShardedPostgresTests", deps: ["ShardedPostgres", "Kafka", "TestSupport", postgres]),
         tests("CWMPCodecTests", deps: ["CWMPCodec", "TwinfleetModel"]),
         tests("DataModelTests", deps: ["DataModel", "TwinfleetModel"]),
-        tests("TwinTests", deps: ["Twin", "ShardedPostgres", "Kafka", "BusContracts", "TwinfleetModel", "TestSupport", postgres, protobuf]),
+        tests("TwinTests", deps: ["Twin", "FleetQuery", "ShardedPostgres", "Kafka", "BusContracts", "TwinfleetModel", "TestSupport", postgres, protobuf]),
         tests("ServiceRuntimeTests", deps: ["ServiceRuntime", "TwinfleetConfig", "Kafka", "ShardedPostgres", "TestSupport", asyncHTTPClient, hummingbird]),
     ],
     swiftLanguageModes: [.v6]

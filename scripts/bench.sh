@@ -2,10 +2,16 @@
 # The platform benchmark: starts a throwaway PostgreSQL and the dev broker like the test command,
 # builds in release mode and prints the figures recorded in docs/BENCHMARKS.md: the platform
 # benchmark (Kafka client, exactly-once apply vs COPY) and the twin apply benchmark.
+# Usage: scripts/bench.sh [all|platform|twin]   (default: all)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+WHAT="${1:-all}"
+case "$WHAT" in all|platform|twin) ;; *) echo "usage: $0 [all|platform|twin]" >&2; exit 2 ;; esac
+
 tf_ensure_packages
-tf_build -c release
+# Only what the benchmarks run: building every target in release compiles far more.
+tf_build -c release --product twinfleet-dev-kafka
+tf_build -c release --product twinfleet-devtool
 
 WORK="$(mktemp -d /tmp/twinfleet-bench.XXXXXX)"
 chmod 755 "$WORK"
@@ -23,6 +29,10 @@ export KAFKA_BROKERS="$TF_KAFKA_BROKERS" KAFKA_PARTITIONS=12
 export POSTGRES_CONTROL_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_control"
 export POSTGRES_SHARDS="postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_0,postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_1"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); date: $(date -u +%Y-%m-%dT%H:%MZ)"
-"$TF_BIN/twinfleet-devtool" bench --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" "$@"
-echo
-"$TF_BIN/twinfleet-devtool" bench-twin --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" --specs "$TF_ROOT/../shared/specs/data-models"
+if [[ "$WHAT" == all || "$WHAT" == platform ]]; then
+  "$TF_BIN/twinfleet-devtool" bench --dev-kafka-url "http://127.0.0.1:$HTTP_PORT"
+  echo
+fi
+if [[ "$WHAT" == all || "$WHAT" == twin ]]; then
+  "$TF_BIN/twinfleet-devtool" bench-twin --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" --specs "$TF_ROOT/../shared/specs/data-models"
+fi

@@ -1,3 +1,4 @@
+import FleetQuery
 import ShardedPostgres
 
 /// The twin schema on every shard. Every device-keyed row carries its partition number so a
@@ -140,6 +141,15 @@ public enum TwinMigrations {
             "CREATE INDEX device_commands_device ON device_commands (device_id, created_at)",
             "CREATE INDEX device_commands_open ON device_commands (device_id) WHERE NOT final",
             "CREATE INDEX device_commands_partition ON device_commands (partition)",
+        ]),
+        Migration(version: 3, name: "fleet queries: byte-ordered device IDs, version ordering", statements: [
+            // Fleet-query pages are merged across shards by device ID; "C" makes every shard
+            // (and Swift) order IDs by their UTF-8 bytes, and keeps the primary key usable.
+            #"ALTER TABLE devices ALTER COLUMN device_id TYPE text COLLATE "C""#,
+            #"ALTER TABLE parameters ALTER COLUMN device_id TYPE text COLLATE "C""#,
+            // The function text is part of this migration's checksum: change it in a new one.
+            VersionKey.sqlFunctionDefinition,
+            "CREATE INDEX devices_software_version_key ON devices (twinfleet_version_key(software_version))",
         ]),
     ])
 }

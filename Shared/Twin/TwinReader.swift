@@ -50,7 +50,7 @@ public struct ParameterHistoryEntry: Sendable, Equatable {
 
 /// Reads twins from their shards (read-only: every write goes through a topic).
 public struct TwinReader: Sendable {
-    private let postgres: ShardedPostgres
+    let postgres: ShardedPostgres
 
     /// Creates a reader over the shards.
     public init(postgres: ShardedPostgres) {
@@ -63,26 +63,10 @@ public struct TwinReader: Sendable {
 
     /// The device fields, or nil for a device never seen.
     public func device(_ deviceID: String, logger: Logger) async throws -> TwinDevice? {
-        let rows = try await client(deviceID).query("""
-            SELECT device_id, partition, tenant_id, protocol, oui, product_class, serial_number, manufacturer,
-                   model_name, hardware_version, software_version, tags, first_seen, last_contact, last_boot,
-                   online, instance_id, connection_request_url, twin_version
-            FROM devices WHERE device_id = \(deviceID)
-            """, logger: logger)
-        for try await row in rows {
-            let c = row.makeRandomAccess()
-            return TwinDevice(
-                deviceID: try c[0].decode(String.self), partition: try c[1].decode(Int32.self),
-                tenantID: try c[2].decode(String.self), protocolName: try c[3].decode(String.self),
-                oui: try c[4].decode(String?.self), productClass: try c[5].decode(String?.self),
-                serialNumber: try c[6].decode(String?.self), manufacturer: try c[7].decode(String?.self),
-                modelName: try c[8].decode(String?.self), hardwareVersion: try c[9].decode(String?.self),
-                softwareVersion: try c[10].decode(String?.self), tags: try c[11].decode([String].self),
-                firstSeen: try c[12].decode(Date.self), lastContact: try c[13].decode(Date.self),
-                lastBoot: try c[14].decode(Date?.self), online: try c[15].decode(Bool.self),
-                instanceID: try c[16].decode(String?.self), connectionRequestURL: try c[17].decode(String?.self),
-                twinVersion: try c[18].decode(Int64.self))
-        }
+        let rows = try await client(deviceID).query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.deviceColumns) FROM devices d WHERE d.device_id = $1", binds: try Self.binds(deviceID)),
+            logger: logger)
+        for try await row in rows { return try Self.device(from: row) }
         return nil
     }
 
@@ -159,6 +143,34 @@ public struct TwinReader: Sendable {
     }
 
     static func typed(_ text: String?, _ typeName: String?) -> ParameterValue? { storedValue(text, typeName) }
+
+    /// The `devices` columns a `TwinDevice` is read from (alias `d`), in `device(from:)`'s order.
+    static let deviceColumns = """
+        d.device_id, d.partition, d.tenant_id, d.protocol, d.oui, d.product_class, d.serial_number, d.manufacturer,
+        d.model_name, d.hardware_version, d.software_version, d.tags, d.first_seen, d.last_contact, d.last_boot,
+        d.online, d.instance_id, d.connection_request_url, d.twin_version
+        """
+
+    static func device(from row: PostgresRow) throws -> TwinDevice {
+        let c = row.makeRandomAccess()
+        return TwinDevice(
+            deviceID: try c[0].decode(String.self), partition: try c[1].decode(Int32.self),
+            tenantID: try c[2].decode(String.self), protocolName: try c[3].decode(String.self),
+            oui: try c[4].decode(String?.self), productClass: try c[5].decode(String?.self),
+            serialNumber: try c[6].decode(String?.self), manufacturer: try c[7].decode(String?.self),
+            modelName: try c[8].decode(String?.self), hardwareVersion: try c[9].decode(String?.self),
+            softwareVersion: try c[10].decode(String?.self), tags: try c[11].decode([String].self),
+            firstSeen: try c[12].decode(Date.self), lastContact: try c[13].decode(Date.self),
+            lastBoot: try c[14].decode(Date?.self), online: try c[15].decode(Bool.self),
+            instanceID: try c[16].decode(String?.self), connectionRequestURL: try c[17].decode(String?.self),
+            twinVersion: try c[18].decode(Int64.self))
+    }
+
+    static func binds(_ values: String...) throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { bindings.append(value) }
+        return bindings
+    }
 }
 
 /// A stored text value back in its type (text that no longer parses as its type stays a string).

@@ -1,0 +1,191 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BusContracts
+import CWMPCodec
+import TwinfleetModel
+
+extension CWMPSession {
+    /// Buffers a delivery for this session; runs the plan on if a POST is parked.
+    mutating func accept(_ delivery: Twinfleet_Bus_V1_Delivery, now: Date, step: inout CWMPSessionStep) {
+        guard !isEnded else {
+            step.notes.append("delivery for an ended session ignored")
+            return
+        }
+        guard delivery.sessionID == context.sessionID else {
+            step.notes.append("delivery for session \(BusConversion.quote(delivery.sessionID)) ignored")
+            return
+        }
+        guard let device, delivery.deviceID == device.deviceID.rawValue else {
+            step.notes.append("delivery for device \(BusConversion.quote(delivery.deviceID)) ignored: not this session's device")
+            return
+        }
+        switch delivery.body {
+        case .command(let commandDelivery)?:
+            let planned = PlannedCommand(command: commandDelivery.command, attempt: commandDelivery.attempt)
+            guard !planned.command.commandID.isEmpty else {
+                step.notes.append("command delivery without a command ID ignored")
+                return
+            }
+            guard seenCommandIDs.insert(planned.command.commandID).inserted else {
+                step.notes.append("command \(planned.command.commandID) delivered twice; the repeat is ignored")
+                return
+            }
+            deliveredCommandCount += 1
+            if queue.count >= configuration.maxQueuedCommands {
+                let error = BusConversion.commandError(.sessionFull, "more than \(configuration.maxQueuedCommands) commands queued", retriable: true)
+                step.results.append(result(planned, .notDelivered, error: error, now: now))
+            } else {
+                queue.append(planned)
+            }
+        case .endOfPlan(let end)?:
+            endOfPlanReceived = true
+            if Int(end.plannedCommands) != deliveredCommandCount {
+                step.notes.append("end-of-plan announces \(end.plannedCommands) commands; \(deliveredCommandCount) arrived")
+            }
+        case .connectionRequest?:
+            step.notes.append("connection request delivered to a live session ignored")
+        case nil:
+            step.notes.append("delivery without a body ignored (a newer producer?)")
+        }
+        if case .awaitingPlan(let until) = state {
+            acsTurn(now: now, step: &step, holdUntil: until)
+            // Still parked with the same deadline: the HTTP exchange is unaffected.
+            if case .hold = step.reply { step.reply = nil }
+        }
+    }
+
+    /// The ACS's turn: run the next queued command, end with 204, or park the POST.
+    mutating func acsTurn(now: Date, step: inout CWMPSessionStep, holdUntil: Date? = nil) {
+        while !queue.isEmpty {
+            let planned = queue.removeFirst()
+            let command = planned.command
+            if command.expiresAtUs != 0, command.expiresAtUs < now.unixMicroseconds {
+                predecessorFailed = true
+                step.results.append(result(planned, .expired, now: now))
+                continue
+            }
+            if predecessorFailed, !command.independent {
+                let error = BusConversion.commandError(.heldAfterFailure, "command \(command.commandID) waits for its predecessors", retriable: true)
+                step.results.append(result(planned, .notDelivered, error: error, now: now))
+                continue
+            }
+            let advance = CommandProgram.start(command, environment: environment)
+            step.notes += advance.notes
+            step.events += advance.events.map { event($0, now: now) }
+            switch advance.move {
+            case .finish(let outcome):
+                finish(planned, outcome, now: now, step: &step)
+            case .send(let message, let stage):
+                guard rpcCount < configuration.maxRPCs else {
+                    queue.insert(planned, at: 0)
+                    endAtRPCLimit(now: now, step: &step)
+                    return
+                }
+                step.results.append(result(planned, .delivered, now: now))
+                send(message, stage: stage, for: planned, now: now, step: &step)
+                return
+            }
+        }
+        if endOfPlanReceived {
+            step.reply = .respond(.noContent)
+            end(.completed, now: now, step: &step)
+        } else {
+            let until = holdUntil ?? now.addingTimeInterval(configuration.planWait.timeInterval)
+            state = .awaitingPlan(until: until)
+            step.reply = .hold(until: until)
+        }
+    }
+
+    /// The CPE's answer to the RPC in flight: a response, a fault, or something else.
+    mutating func answer(_ inFlight: CWMPInFlightRPC, with envelope: CWMPEnvelope, now: Date, step: inout CWMPSessionStep) {
+        let planned = inFlight.planned
+        if let id = envelope.header.id, id != inFlight.requestID {
+            let error = BusConversion.commandError(.protocolError, "\(envelope.message.methodName) carries cwmp:ID \(BusConversion.quote(id)), not \(inFlight.requestID) of \(inFlight.method)")
+            finish(planned, .failed(error), now: now, step: &step)
+            acsTurn(now: now, step: &step)
+            return
+        }
+        if case .fault(let fault) = envelope.message {
+            finish(planned, .failed(BusConversion.commandError(fault, context: inFlight.stage.faultContext)), now: now, step: &step)
+            acsTurn(now: now, step: &step)
+            return
+        }
+        guard envelope.message.methodName == inFlight.expectedResponse else {
+            let error = BusConversion.commandError(.protocolError, "expected \(inFlight.expectedResponse), got \(envelope.message.methodName)")
+            finish(planned, .failed(error), now: now, step: &step)
+            acsTurn(now: now, step: &step)
+            return
+        }
+        let advance = CommandProgram.advance(inFlight.stage, command: planned.command, response: envelope.message,
+                                             environment: environment, ids: &ids)
+        step.notes += advance.notes
+        step.events += advance.events.map { event($0, now: now) }
+        switch advance.move {
+        case .finish(let outcome):
+            finish(planned, outcome, now: now, step: &step)
+            acsTurn(now: now, step: &step)
+        case .send(let message, let stage):
+            guard rpcCount < configuration.maxRPCs else {
+                queue.insert(planned, at: 0)
+                state = .cpeRequests
+                endAtRPCLimit(now: now, step: &step)
+                return
+            }
+            send(message, stage: stage, for: planned, now: now, step: &step)
+        }
+    }
+
+    /// Sends an RPC with a fresh cwmp:ID and HoldRequests, and waits for its response.
+    private mutating func send(_ message: CWMPMessage, stage: CommandStage, for planned: PlannedCommand, now: Date, step: inout CWMPSessionStep) {
+        rpcCount += 1
+        let requestID = "acs-\(rpcCount)"
+        let envelope = CWMPEnvelope(header: CWMPHeader(id: requestID, holdRequests: true), message: message,
+                                    namespace: device?.namespace ?? .v1_0)
+        state = .awaitingResponse(CWMPInFlightRPC(method: message.methodName, requestID: requestID, sentAt: now, planned: planned, stage: stage))
+        step.reply = .respond(.envelope(envelope, encoder: encoder))
+    }
+
+    /// Publishes a command's outcome. A failure (or expiry) holds back later dependent commands.
+    mutating func finish(_ planned: PlannedCommand, _ outcome: CommandOutcome, now: Date, step: inout CWMPSessionStep) {
+        if case .failed = outcome { predecessorFailed = true }
+        step.results.append(result(planned, outcome.status, error: outcome.error, outputs: outcome.outputs, now: now))
+        if case .awaitingResponse(let inFlight) = state, inFlight.planned.command.commandID == planned.command.commandID {
+            // The RPC is answered; the caller's acsTurn decides the next state.
+            state = .cpeRequests
+        }
+    }
+
+    /// The RPC limit is reached: 204 and the end; what remains is NOT_DELIVERED.
+    private mutating func endAtRPCLimit(now: Date, step: inout CWMPSessionStep) {
+        step.notes.append("RPC limit of \(configuration.maxRPCs) reached")
+        step.reply = .respond(.noContent)
+        end(.rpcLimit, now: now, step: &step)
+    }
+
+    /// Ends the session: NOT_DELIVERED for the command in flight and those queued,
+    /// `session-closed` if it had opened.
+    mutating func end(_ reason: CWMPSessionEndReason, now: Date, step: inout CWMPSessionStep) {
+        var unfinished: [PlannedCommand] = []
+        if case .awaitingResponse(let inFlight) = state { unfinished.append(inFlight.planned) }
+        unfinished += queue
+        queue.removeAll()
+        for planned in unfinished {
+            let error = BusConversion.commandError(.sessionEnded, "session ended (\(reason.rawValue))", retriable: true)
+            step.results.append(result(planned, .notDelivered, error: error, now: now))
+        }
+        if device != nil {
+            step.events.append(presence(.sessionClosed, reason: reason.rawValue, now: now))
+        }
+        state = .ended(reason)
+        step.sessionEnded = true
+    }
+
+    /// What command programs need to know about this session.
+    var environment: ProgramEnvironment {
+        ProgramEnvironment(deviceRoot: device?.root ?? "Device.", refreshChunkSize: configuration.refreshChunkSize,
+                           reportChunkSize: configuration.reportChunkSize)
+    }
+}

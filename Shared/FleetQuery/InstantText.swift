@@ -1,0 +1,144 @@
+import Foundation
+
+/// Reading and writing the ISO 8601 instants of the filter language, without locale or calendar
+/// objects, to microsecond precision (PostgreSQL's).
+///
+/// Accepted: `YYYY-MM-DD` (midnight UTC) and `YYYY-MM-DDTHH:MM:SS[.f…]Z|±HH:MM`, with one to six
+/// fraction digits, `T` and `Z` in either case, years 0001–9999. A time without a zone is refused
+/// rather than guessed.
+enum InstantText {
+    /// Microseconds since 1970 of 0001-01-01T00:00:00Z and of 10000-01-01T00:00:00Z.
+    static let validMicroseconds: Range<Int64> = -62_135_596_800_000_000 ..< 253_402_300_800_000_000
+
+    /// The instant, or nil when the text is not in an accepted form.
+    static func parse(_ text: String) -> Date? {
+        guard let micros = microseconds(text) else { return nil }
+        return date(microseconds: micros)
+    }
+
+    /// The date for a count of microseconds since 1970.
+    static func date(microseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
+    }
+
+    /// Whole microseconds since 1970 nearest to `date`.
+    static func microseconds(of date: Date) -> Int64? {
+        let value = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard value.isFinite, value > -9.2e18, value < 9.2e18 else { return nil }
+        return Int64(value)
+    }
+
+    /// `2026-11-01T00:00:00Z`, with a fraction (trailing zeros dropped) when there is one.
+    static func format(_ date: Date) -> String {
+        guard let micros = microseconds(of: date) else { return "invalid" }
+        var seconds = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(fromDays: days)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        var yearText = String(abs(year))
+        while yearText.count < 4 { yearText = "0" + yearText }
+        var text = (year < 0 ? "-" : "") + yearText + "-" + two(month) + "-" + two(day)
+        text += "T" + two(secondOfDay / 3600) + ":" + two(secondOfDay / 60 % 60) + ":" + two(secondOfDay % 60)
+        if fraction != 0 {
+            var digits = String(fraction)
+            while digits.count < 6 { digits = "0" + digits }
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text + "Z"
+    }
+
+    private static func microseconds(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        var i = 0
+        func number(_ width: Int) -> Int64? {
+            guard i + width <= b.count else { return nil }
+            var value: Int64 = 0
+            for byte in b[i..<(i + width)] {
+                guard isDigit(byte) else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            i += width
+            return value
+        }
+        func expect(_ scalars: String) -> Bool {
+            guard i < b.count, scalars.utf8.contains(b[i]) else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else { return nil }
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
+        var seconds = days(fromYear: year, month: month, day: day) * 86_400
+        var fraction: Int64 = 0
+        if i < b.count {
+            guard expect("Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"), let second = number(2) else { return nil }
+            guard hour < 24, minute < 60, second < 60 else { return nil }
+            seconds += hour * 3600 + minute * 60 + second
+            if i < b.count, b[i] == UInt8(ascii: ".") {
+                i += 1
+                let start = i
+                while i < b.count, isDigit(b[i]) { i += 1 }
+                let digits = i - start
+                guard (1...6).contains(digits) else { return nil }
+                i = start
+                guard let value = number(digits) else { return nil }
+                fraction = value
+                for _ in digits..<6 { fraction *= 10 }
+            }
+            if expect("Zz") {
+                // UTC.
+            } else if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+                let sign: Int64 = b[i] == UInt8(ascii: "+") ? 1 : -1
+                i += 1
+                guard let offsetHours = number(2), expect(":"), let offsetMinutes = number(2), offsetHours < 24, offsetMinutes < 60 else { return nil }
+                seconds -= sign * (offsetHours * 3600 + offsetMinutes * 60)
+            } else {
+                return nil
+            }
+        }
+        guard i == b.count else { return nil }
+        let micros = seconds * 1_000_000 + fraction
+        return validMicroseconds.contains(micros) ? micros : nil
+    }
+
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    private static func days(fromYear year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The proleptic Gregorian date of a count of days since 1970-01-01.
+    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
