@@ -78,7 +78,7 @@ let package = Package(
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
             name: "DevTool",
-            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "DataModel", "TwinfleetModel", protobuf, argumentParser, postgres, logging, lifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
+            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "FleetQuery", "DataModel", "TwinfleetModel", protobuf, argumentParser, postgres, logging, lifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Tools/DevTool"),
 
         .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", asyncHTTPClient, postgres, logging, nioPosix], path: "Tests/TestSupport"),

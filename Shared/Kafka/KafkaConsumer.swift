@@ -60,6 +60,12 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
     private let logger: Logger
     private let context: RebalanceContext
     private let stopRequested = NIOLockedValueBox(false)
+    private let delivered = NIOLockedValueBox(0)
+
+    /// How many batches the poll thread has handed to `batches` so far. A reader that needs every
+    /// batch fetched before some moment (e.g. a seek) to have passed waits until it has taken as
+    /// many.
+    public var deliveredBatches: Int { delivered.withLockedValue { $0 } }
     private let closed = DispatchSemaphore(value: 0)
     private let continuation: AsyncStream<[ConsumedRecord]>.Continuation
 
@@ -134,6 +140,7 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
                 slots.signal()
             } else {
                 for record in batch { KafkaMetrics.consumed(record.topic).increment() }
+                delivered.withLockedValue { $0 += 1 }
                 continuation.yield(batch)
             }
             if ContinuousClock.now - lastLagUpdate > .seconds(2) {

@@ -13,6 +13,16 @@ public enum PlatformMigrations {
                 PRIMARY KEY (consumer_group, topic, partition))
             """,
         ]),
+        Migration(version: 2, name: "partition fences", statements: [
+            // A partition fenced on a shard takes no more consumer writes there: a partition
+            // move fences its source shard before copying (see `PartitionMover`).
+            """
+            CREATE TABLE partition_fences (
+                partition integer PRIMARY KEY CHECK (partition >= 0),
+                reason text NOT NULL,
+                fenced_at timestamptz NOT NULL DEFAULT now())
+            """,
+        ]),
     ])
 
     /// Control database: the partition→shard map and cluster-wide settings.

@@ -76,6 +76,14 @@ public final class ShardedPostgres: Service, Sendable {
             guard stored == String(current.partitionCount) else {
                 throw ShardMapError("the cluster was created with \(stored) partitions; configuration says \(current.partitionCount)")
             }
+            // The whole map is written down on the cluster's first start, so adding a shard
+            // later changes no partition's shard (the default `partition mod S` would move
+            // them all); partitions then move only through `PartitionMover`.
+            try await connection.query("""
+                INSERT INTO partition_shards (partition, shard)
+                SELECT p, p % \(current.shardCount) FROM generate_series(0, \(Int(current.partitionCount) - 1)) AS p
+                WHERE NOT EXISTS (SELECT 1 FROM partition_shards)
+                """, logger: logger)
             var overrides: [Int32: Int] = [:]
             for try await (partition, shard) in try await connection.query(
                 "SELECT partition, shard FROM partition_shards", logger: logger

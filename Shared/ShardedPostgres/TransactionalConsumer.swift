@@ -52,6 +52,8 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         /// Longest wait for one transaction before it is abandoned and retried (a connection the
         /// server dropped mid-transaction can leave a query waiting forever).
         public var transactionTimeout: Duration = .seconds(30)
+        /// How often a partition held for a move checks whether the move is done.
+        public var moveCheckInterval: Duration = .seconds(1)
         /// Creates options.
         public init(groupID: String, topics: [String]) {
             self.groupID = groupID
@@ -67,6 +69,11 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
     private let logger: Logger
     private let applied: Counter
     private let poisoned: Counter
+    /// Partitions whose shard fenced them (a partition move), with that shard: their records are
+    /// skipped until the shard map sends the partition elsewhere.
+    private let fenced = NIOLockedValueBox<[Int32: Int]>([:])
+    private let processedBatches = NIOLockedValueBox(0)
+    private let kafkaConsumer = NIOLockedValueBox<KafkaConsumer?>(nil)
 
     /// Creates the consumer; it joins the group when `run()` starts.
     public init(
@@ -92,10 +99,13 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         let consumer = try KafkaConsumer(
             configuration: kafka, options: consumerOptions, logger: logger,
             rebalanceHandler: { [self] event in await self.startOffsets(for: event) })
+        kafkaConsumer.withLockedValue { $0 = consumer }
+        defer { kafkaConsumer.withLockedValue { $0 = nil } }
         do {
             try await withGracefulShutdownHandler {
                 for await batch in consumer.batches.cancelOnGracefulShutdown() {
                     let next = try await process(batch)
+                    processedBatches.withLockedValue { $0 += 1 }
                     consumer.commitAsync(next)
                 }
             } onGracefulShutdown: {
@@ -112,6 +122,8 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
 
     /// Applies one batch on every shard it touches; returns the next offsets per partition.
     func process(_ batch: [ConsumedRecord]) async throws -> [TopicPartition: Int64] {
+        let frozen = fenced.withLockedValue { Set($0.keys) }
+        let batch = frozen.isEmpty ? batch : batch.filter { !frozen.contains($0.partition) }
         let map = postgres.shardMap
         var byShard: [Int: [ConsumedRecord]] = [:]
         for record in batch {
@@ -134,14 +146,23 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
     }
 
     private func applyWithRetry(_ records: [ConsumedRecord], shard: Int) async throws {
+        var records = records
         while true {
             do {
+                let batch = records
                 try await withDeadline(options.transactionTimeout) {
-                    try await self.applyInTransaction(records, shard: shard)
+                    try await self.applyInTransaction(batch, shard: shard)
                 }
                 return
             } catch {
                 let cause = Self.rootCause(error)
+                if let fence = cause as? PartitionFencedError {
+                    // A partition move is under way: hold these partitions, go on with the rest.
+                    freeze(fence.partitions, on: shard)
+                    records.removeAll { fence.partitions.contains($0.partition) }
+                    if records.isEmpty { return }
+                    continue
+                }
                 if Self.isTransient(cause) {
                     logger.warning("transient failure, retrying batch", metadata: ["postgres.shard": "\(shard)", "error": "\(cause)"])
                     try await Task.sleep(for: options.retryDelay)
@@ -187,6 +208,14 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
             for try await (topic, partition, offset) in rows.decode((String, Int32, Int64).self) {
                 stored[TopicPartition(topic: topic, partition: partition)] = offset
             }
+            // Checked after the offset rows are locked: a move fences under the same locks.
+            var fencedHere: Set<Int32> = []
+            for try await partition in try await connection.query(
+                "SELECT partition FROM partition_fences WHERE partition = ANY(\(numbers)::int[])", logger: logger
+            ).decode(Int32.self) {
+                fencedHere.insert(partition)
+            }
+            if !fencedHere.isEmpty { throw PartitionFencedError(partitions: fencedHere, shard: shard) }
             let fresh = records.filter { $0.offset >= (stored[$0.topicPartition] ?? 0) }
             guard !fresh.isEmpty else { return 0 }
             try await handler.apply(fresh, shard: shard, connection: connection, logger: logger)
@@ -264,6 +293,57 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         return result
     }
 
+    // MARK: Partition moves
+
+    /// Stops applying `partitions` (fenced on `shard`) until the shard map moves them.
+    private func freeze(_ partitions: Set<Int32>, on shard: Int) {
+        let newlyFrozen = fenced.withLockedValue { frozen in
+            partitions.filter { frozen[$0] == nil }.map { partition -> Int32 in
+                frozen[partition] = shard
+                return partition
+            }
+        }
+        for partition in newlyFrozen {
+            logger.notice("partition fenced for a move; holding it", metadata: [KafkaLogKey.partition: "\(partition)", "postgres.shard": "\(shard)"])
+            Task { await self.awaitMove(of: partition, from: shard) }
+        }
+    }
+
+    /// Pauses the partition, waits for the map to send it to another shard, then resumes it from
+    /// the offsets stored there. Records fetched before the seek are skipped while it is frozen.
+    private func awaitMove(of partition: Int32, from shard: Int) async {
+        guard let consumer = kafkaConsumer.withLockedValue({ $0 }) else { return }
+        let assigned = { consumer.assignment.filter { $0.partition == partition } }
+        try? consumer.pause(Array(assigned()))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.moveCheckInterval)
+            if let map = try? await postgres.loadShardMap(logger: logger), map.shard(forPartition: partition) != shard { break }
+        }
+        for tp in assigned() {
+            var start: Int64 = -2  // RD_KAFKA_OFFSET_BEGINNING: nothing stored yet
+            if let rows = try? await postgres.client(forPartition: partition).query("""
+                SELECT next_offset FROM consumer_offsets
+                WHERE consumer_group = \(options.groupID) AND topic = \(tp.topic) AND partition = \(tp.partition)
+                """, logger: logger) {
+                do { for try await offset in rows.decode(Int64.self) { start = offset } } catch {}
+            }
+            do { try consumer.seek(tp, to: start) } catch {
+                logger.warning("seek after partition move failed", metadata: [KafkaLogKey.partition: "\(tp)", "error": "\(error)"])
+            }
+        }
+        // Batches fetched before the seek may still be buffered: let the loop skip them first.
+        try? await Task.sleep(for: .milliseconds(300))
+        let delivered = consumer.deliveredBatches
+        while processedBatches.withLockedValue({ $0 }) < delivered && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        fenced.withLockedValue { $0[partition] = nil }
+        try? consumer.resume(Array(assigned()))
+        logger.notice("partition resumed on its new shard", metadata: [
+            KafkaLogKey.partition: "\(partition)", "postgres.shard": "\(postgres.shardMap.shard(forPartition: partition))",
+        ])
+    }
+
     /// Runs `work`, or throws `TransactionTimeout` once `duration` has passed. The abandoned work
     /// is cancelled and left to finish on its own: a hung query cannot be interrupted, and
     /// waiting for it would stall the partition.
@@ -308,6 +388,13 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
 }
 
 /// A transaction that did not finish in time (retried like a lost connection).
+/// The shard refused writes for partitions a move has fenced.
+struct PartitionFencedError: Error, CustomStringConvertible {
+    let partitions: Set<Int32>
+    let shard: Int
+    var description: String { "partitions \(partitions.sorted()) are fenced on shard \(shard) (partition move)" }
+}
+
 struct TransactionTimeout: Error, CustomStringConvertible {
     let duration: Duration
     var description: String { "transaction did not finish within \(duration)" }

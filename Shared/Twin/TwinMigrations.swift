@@ -150,6 +150,8 @@ public enum TwinMigrations {
             // The function text is part of this migration's checksum: change it in a new one.
             VersionKey.sqlFunctionDefinition,
             "CREATE INDEX devices_software_version_key ON devices (twinfleet_version_key(software_version))",
+            // Support desks look devices up by serial number.
+            "CREATE INDEX devices_serial_number ON devices (serial_number)",
         ]),
     ])
 }
