@@ -190,6 +190,12 @@ struct SQLWriter {
     /// Characters of a value the shards' `parameters (path, left(value, N))` index holds.
     static let indexedValuePrefix = 200
 
+    /// True when `text` is shorter than the indexed prefix, so `left(value, N) = text` holds
+    /// exactly when `value = text`.
+    static func fitsIndexedPrefix(_ text: String) -> Bool {
+        text.unicodeScalars.count < indexedValuePrefix
+    }
+
     /// `left(text, indexedValuePrefix)` as PostgreSQL computes it (characters are code points).
     static func indexedPrefix(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.prefix(indexedValuePrefix)))
@@ -221,8 +227,10 @@ struct SQLWriter {
         switch test {
         case .text(let op, let text):
             if op == .equal {
-                // The value index holds `left(value, 200)` (btree entries must stay small): the
-                // prefix condition uses it, the full comparison decides.
+                // The value index holds `left(value, 200)` (btree entries must stay small). For a
+                // literal shorter than that, `left(value, 200) = x` already means `value = x`, and
+                // stating only it keeps the planner's row estimate right; a longer one needs both.
+                if Self.fitsIndexedPrefix(text) { return "left(p.value, \(Self.indexedValuePrefix)) = \(bind(.text(text)))" }
                 return "left(p.value, \(Self.indexedValuePrefix)) = \(bind(.text(Self.indexedPrefix(text)))) AND p.value = \(bind(.text(text)))"
             }
             let lhs = op.isOrdering ? "p.value COLLATE \"C\"" : "p.value"
@@ -231,6 +239,7 @@ struct SQLWriter {
             let types = Self.numericValueTypes.map { "'\($0)'" }.joined(separator: ", ")
             return "p.value_type IN (\(types)) AND (CASE WHEN \(Self.numericValueGuard) THEN p.value::numeric END) \(op.sql) \(bind(.numeric(number.description)))"
         case .oneOf(let texts):
+            if texts.allSatisfy(Self.fitsIndexedPrefix) { return "left(p.value, \(Self.indexedValuePrefix)) = ANY(\(bind(.texts(texts))))" }
             return "left(p.value, \(Self.indexedValuePrefix)) = ANY(\(bind(.texts(texts.map(Self.indexedPrefix))))) AND p.value = ANY(\(bind(.texts(texts))))"
         case .glob(let glob):
             return "p.value COLLATE \"C\" LIKE \(bind(.text(glob.likePattern)))"

@@ -153,5 +153,12 @@ public enum TwinMigrations {
             // Support desks look devices up by serial number.
             "CREATE INDEX devices_serial_number ON devices (serial_number)",
         ]),
+        Migration(version: 4, name: "fleet-query planning: joint path/value statistics, model index", statements: [
+            // Paths and values are strongly correlated (a value like "149" belongs to a few
+            // paths); without joint statistics the planner multiplies their selectivities and
+            // picks plans for a handful of rows where there are thousands.
+            "CREATE STATISTICS parameters_path_value_stats (mcv, dependencies) ON path, left(value, 200) FROM parameters",
+            "CREATE INDEX devices_model_name ON devices (model_name)",
+        ]),
     ])
 }

@@ -50,6 +50,7 @@ import TwinfleetModel
     /// Writes the documents to a fresh directory and loads them in the given order.
     private func load(_ documents: [(String, String)]) throws(SchemaLoadError) -> DataModelSchema {
         let directory = FileProbe.temporaryDirectory()
+        defer { FileProbe.remove(directory: directory, files: documents.map(\.0)) }
         for (name, text) in documents { FileProbe.write(text, to: directory + "/" + name) }
         return try DataModelSchema.load(files: documents.map { directory + "/" + $0.0 })
     }

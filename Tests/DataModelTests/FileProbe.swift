@@ -20,6 +20,12 @@ enum FileProbe {
         }
     }
 
+    /// Removes the named files and then the (now empty) directory.
+    static func remove(directory: String, files: [String]) {
+        for name in files { unlink(directory + "/" + name) }
+        rmdir(directory)
+    }
+
     /// Writes `text` to `path`, replacing it.
     static func write(_ text: String, to path: String) {
         guard let file = fopen(path, "w") else { fatalError("cannot create \(path)") }

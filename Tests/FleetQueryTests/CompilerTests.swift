@@ -75,12 +75,12 @@ private let now = Date(timeIntervalSince1970: 1_793_491_200) // 2026-11-01T00:00
         let filter = try FleetFilter(parsing: #"Device.WiFi.Radio.1.Channel = 6 AND softwareVersion < "2.1" AND tag = beta"#)
         let compiled = filter.compile(now: now)
         #expect(compiled.whereSQL == """
-            ((EXISTS (SELECT 1 FROM parameters p WHERE p.device_id = d.device_id AND p.path = $1::text AND left(p.value, 200) = $2::text AND p.value = $3::text)) \
-            AND (d.software_version IS NOT NULL AND twinfleet_version_key(d.software_version) < twinfleet_version_key($4::text)) \
-            AND (d.tags @> ARRAY[$5::text]))
+            ((EXISTS (SELECT 1 FROM parameters p WHERE p.device_id = d.device_id AND p.path = $1::text AND left(p.value, 200) = $2::text)) \
+            AND (d.software_version IS NOT NULL AND twinfleet_version_key(d.software_version) < twinfleet_version_key($3::text)) \
+            AND (d.tags @> ARRAY[$4::text]))
             """)
-        #expect(compiled.binds == [.text("Device.WiFi.Radio.1.Channel"), .text("6"), .text("6"), .text("2.1"), .text("beta")])
-        #expect(compiled.nextPlaceholder == 6)
+        #expect(compiled.binds == [.text("Device.WiFi.Radio.1.Channel"), .text("6"), .text("2.1"), .text("beta")])
+        #expect(compiled.nextPlaceholder == 5)
     }
 
     @Test func placeholdersStartWhereAsked() throws {
@@ -101,8 +101,15 @@ private let now = Date(timeIntervalSince1970: 1_793_491_200) // 2026-11-01T00:00
 
     @Test func wildcardPathUsesRangeAndRegex() throws {
         let compiled = try FleetFilter(parsing: #"Device.WiFi.SSID.*.SSID = "guest""#).compile(now: now)
-        #expect(compiled.whereSQL == "(EXISTS (SELECT 1 FROM parameters p WHERE p.device_id = d.device_id AND p.path >= $1::text AND p.path < $2::text AND p.path ~ $3::text AND left(p.value, 200) = $4::text AND p.value = $5::text))")
-        #expect(compiled.binds == [.text("Device.WiFi.SSID."), .text("Device.WiFi.SSID/"), .text(#"^Device\.WiFi\.SSID\.[0-9]+\.SSID$"#), .text("guest"), .text("guest")])
+        #expect(compiled.whereSQL == "(EXISTS (SELECT 1 FROM parameters p WHERE p.device_id = d.device_id AND p.path >= $1::text AND p.path < $2::text AND p.path ~ $3::text AND left(p.value, 200) = $4::text))")
+        #expect(compiled.binds == [.text("Device.WiFi.SSID."), .text("Device.WiFi.SSID/"), .text(#"^Device\.WiFi\.SSID\.[0-9]+\.SSID$"#), .text("guest")])
+    }
+
+    @Test func longValuesCompareInFullBesideTheIndexedPrefix() throws {
+        let long = String(repeating: "é", count: 250)
+        let compiled = try FleetFilter(parsing: "Device.X.Y = \"\(long)\"").compile(now: now)
+        #expect(compiled.whereSQL.hasSuffix("left(p.value, 200) = $2::text AND p.value = $3::text))"))
+        #expect(compiled.binds == [.text("Device.X.Y"), .text(String(repeating: "é", count: 200)), .text(long)])
     }
 
     @Test func numericOrderingIsGuarded() throws {
