@@ -153,12 +153,17 @@ public enum TwinMigrations {
             // Support desks look devices up by serial number.
             "CREATE INDEX devices_serial_number ON devices (serial_number)",
         ]),
-        Migration(version: 4, name: "fleet-query planning: joint path/value statistics, model index", statements: [
+        Migration(version: 4, name: "fleet-query planning: joint path/value statistics, ordered field indexes", statements: [
             // Paths and values are strongly correlated (a value like "149" belongs to a few
             // paths); without joint statistics the planner multiplies their selectivities and
             // picks plans for a handful of rows where there are thousands.
             "CREATE STATISTICS parameters_path_value_stats (mcv, dependencies) ON path, left(value, 200) FROM parameters",
-            "CREATE INDEX devices_model_name ON devices (model_name)",
+            // Field equality + first page in device-ID order: the index hands the rows over in
+            // that order (device IDs cluster by product class, so walking the primary key and
+            // filtering can read most of a shard before 50 rows match).
+            "DROP INDEX devices_software_version",
+            "CREATE INDEX devices_software_version ON devices (software_version, device_id)",
+            "CREATE INDEX devices_model_name ON devices (model_name, device_id)",
         ]),
     ])
 }

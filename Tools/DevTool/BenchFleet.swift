@@ -105,8 +105,8 @@ struct BenchFleet: AsyncParsableCommand {
         try await time("group-by softwareVersion", "(all)") {
             try await reader.fleetGroups(.matchAll, by: try FleetGroupKey(parsing: "softwareVersion"), logger: logger).count
         }
-        try await time("group-by Device.WiFi.Radio.2.Channel", "modelName = \"XG-100\"") {
-            try await reader.fleetGroups(try FleetFilter(parsing: "modelName = \"XG-100\""), by: try FleetGroupKey(parsing: "Device.WiFi.Radio.2.Channel"), logger: logger).count
+        try await time("group-by Device.WiFi.Radio.1.Channel", "modelName = \"XG-100\"") {
+            try await reader.fleetGroups(try FleetFilter(parsing: "modelName = \"XG-100\""), by: try FleetGroupKey(parsing: "Device.WiFi.Radio.1.Channel"), logger: logger).count
         }
         print("""
             Fleet-query benchmark — \(devices) twins × \(Self.parameters.count) parameters (\(devices * Self.parameters.count) parameter rows), \
