@@ -53,7 +53,7 @@ enum CommandProgram {
             }
             return send(.getParameterNames(GetParameterNames(parameterPath: root, nextLevel: false)), .refreshNames(root: root))
         case .operate?:
-            return .refuse(.notSupportedOverCWMP, "Operate is a USP command")
+            return .refuse(.notSupportedByProtocol, "Operate is a USP command")
         case nil:
             return .refuse(.invalidCommand, "the command has no kind set (a newer producer?)")
         }

@@ -2,17 +2,6 @@ import BusContracts
 
 /// Twinfleet's own error codes (the 1xxx range of `CommandError.code`) that this codec puts in
 /// command results when the failure is not the agent's.
-public enum TwinfleetErrorCode: Int32, Hashable, Sendable, CaseIterable {
-    /// 1001: the command kind has no form in the device's protocol (ScheduleInform over USP).
-    case notSupportedByProtocol = 1001
-    /// 1002: the command cannot be expressed as a request (malformed path, value, file type).
-    case invalidCommand = 1002
-    /// 1003: the agent answered with a message of another kind than the request calls for.
-    case unexpectedResponse = 1003
-    /// 1004: the agent's answer could not be read.
-    case malformedResponse = 1004
-}
-
 /// A Twinfleet command could not be turned into a USP request. ``commandError`` is the
 /// `CommandError` of the FAILED result to publish instead (never retriable: the same command
 /// fails the same way).
@@ -48,7 +37,7 @@ public struct USPCommandError: Error, Hashable, Sendable, CustomStringConvertibl
         self.line = line
     }
 
-    /// The error for the command's FAILED result: 1001 for ``Code/notSupported``, 1002 for
+    /// The error for the command's FAILED result: 1001 for ``Code/notSupported``, 1004 for
     /// ``Code/invalidCommand``.
     public var commandError: Twinfleet_Bus_V1_CommandError {
         var error = Twinfleet_Bus_V1_CommandError()

@@ -53,12 +53,12 @@ public enum USPCommandResults {
                       retriable: code.isRetriable, faults: error.parameterErrors)
     }
 
-    /// FAILED with 1004: the answer to the command's request could not be read.
+    /// FAILED with 1007: the answer to the command's request could not be read.
     public static func result(for error: USPMessageError, command: Twinfleet_Bus_V1_Command, context: USPResultContext) -> Twinfleet_Bus_V1_CommandResult {
         failed(command, context, code: TwinfleetErrorCode.malformedResponse.rawValue, message: "\(error.code): \(error.message)", retriable: false)
     }
 
-    /// FAILED with 1001 or 1002: the command could not be turned into a request.
+    /// FAILED with 1001 or 1004: the command could not be turned into a request.
     public static func result(for error: USPCommandError, command: Twinfleet_Bus_V1_Command, context: USPResultContext) -> Twinfleet_Bus_V1_CommandResult {
         var result = base(command, context, .failed)
         result.error = error.commandError
@@ -83,7 +83,7 @@ public enum USPCommandResults {
              (.upload?, .operate(let operate)), (.operate?, .operate(let operate)):
             return operateResult(operate, command, context)
         default:
-            return failed(command, context, code: TwinfleetErrorCode.unexpectedResponse.rawValue,
+            return failed(command, context, code: TwinfleetErrorCode.protocolError.rawValue,
                           message: "\(expectedResponse(for: command)) expected, the agent sent a \(response.name)", retriable: false)
         }
     }

@@ -228,7 +228,7 @@ import TwinfleetModel
         operate.commandPath = "Device.IP.Diagnostics.IPPing()"
         let step = harness.deliver(command("c-op", .operate(operate)))
         #expect(sameStatuses(step.statuses, [("c-op", .failed)]))
-        #expect(step.results.first?.error.code == TwinfleetErrorCode.notSupportedOverCWMP.rawValue)
+        #expect(step.results.first?.error.code == TwinfleetErrorCode.notSupportedByProtocol.rawValue)
         #expect(step.reply == nil)
         #expect(harness.session.rpcCount == 0)
         if case .awaitingPlan = harness.session.state {} else { Issue.record("the POST should stay parked") }

@@ -104,7 +104,7 @@ import TwinfleetModel
         let refused = try answer(Fixtures.command(Fixtures.addObject), .addResp(resp))
         #expect(refused.status == .failed)
         #expect(refused.error.code == 7019)
-        #expect(try answer(Fixtures.command(Fixtures.addObject), .addResp(Usp_AddResp())).error.code == 1004)
+        #expect(try answer(Fixtures.command(Fixtures.addObject), .addResp(Usp_AddResp())).error.code == TwinfleetErrorCode.malformedResponse.rawValue)
     }
 
     @Test func deleteObject() throws {
@@ -178,7 +178,7 @@ import TwinfleetModel
         resp.reqPathResults = []
         let result = try answer(Fixtures.command(Fixtures.reboot), .getResp(resp))
         #expect(result.status == .failed)
-        #expect(result.error.code == 1003)
+        #expect(result.error.code == TwinfleetErrorCode.protocolError.rawValue)
         #expect(result.error.message.contains("OperateResp expected"))
         let notify = try USPMessageDecoder().decode(Fixtures.notify(.onBoardReq(Usp_Notify.OnBoardRequest())))
         #expect(USPCommandResults.result(for: notify, command: Fixtures.command(Fixtures.reboot), context: Fixtures.context) == nil)

@@ -134,10 +134,10 @@ import TwinfleetModel
         }
         let schedule = try refusal(Fixtures.scheduleInform)
         #expect(schedule.code == .notSupported)
-        #expect(schedule.commandError.code == 1001)
+        #expect(schedule.commandError.code == TwinfleetErrorCode.notSupportedByProtocol.rawValue)
         #expect(!schedule.commandError.retriable)
         #expect(try refusal(nil).code == .invalidCommand)
-        #expect(try refusal(nil).commandError.code == 1002)
+        #expect(try refusal(nil).commandError.code == TwinfleetErrorCode.invalidCommand.rawValue)
 
         var badSet = Twinfleet_Bus_V1_SetParameters()
         badSet.parameters = [Fixtures.parameter("Device.WiFi.", .string("x"))]
@@ -173,7 +173,7 @@ import TwinfleetModel
 
         let result = USPCommandResults.result(for: schedule, command: Fixtures.command(Fixtures.scheduleInform), context: Fixtures.context)
         #expect(result.status == .failed)
-        #expect(result.error.code == 1001)
+        #expect(result.error.code == TwinfleetErrorCode.notSupportedByProtocol.rawValue)
         #expect(result.attempt == 2)
     }
 

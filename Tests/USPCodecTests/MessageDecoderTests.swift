@@ -1,3 +1,4 @@
+import BusContracts
 import Foundation
 import SwiftProtobuf
 import Testing
@@ -337,7 +338,7 @@ import Testing
         let command = Fixtures.command(Fixtures.reboot, id: "c5")
         let failed = USPCommandResults.result(for: error, command: command, context: Fixtures.context)
         #expect(failed.status == .failed)
-        #expect(failed.error.code == 1004)
+        #expect(failed.error.code == TwinfleetErrorCode.malformedResponse.rawValue)
 
         for kind: Usp_Response.OneOf_RespType in [
             .setResp({ var r = Usp_SetResp(); r.updatedObjResults = [Usp_SetResp.UpdatedObjectResult()]; return r }()),
