@@ -62,6 +62,17 @@ import TestSupport
             #expect(map.shard(forPartition: 3) == 0)
             #expect(map.shard(forPartition: 5) == 1)
         }
+        // A process that only reads picks up a flipped entry within one refresh interval.
+        try await withShardedPostgres(databases, partitionCount: 8) { postgres in
+            try await postgres.loadShardMap(logger: TestEnvironment.logger)
+            #expect(postgres.shardMap.shard(forPartition: 5) == 1)
+            let refresher = Task {
+                try await ShardMapRefresher(postgres: postgres, interval: .milliseconds(100), logger: TestEnvironment.logger).run()
+            }
+            defer { refresher.cancel() }
+            try await postgres.control.query("UPDATE partition_shards SET shard = 0 WHERE partition = 5", logger: TestEnvironment.logger)
+            #expect(await eventually(timeout: .seconds(10), every: .milliseconds(50)) { postgres.shardMap.shard(forPartition: 5) == 0 })
+        }
         // The same databases with another partition count are refused.
         try await withShardedPostgres(databases, partitionCount: 16) { postgres in
             await #expect(throws: ShardMapError.self) { try await postgres.loadShardMap(logger: TestEnvironment.logger) }
