@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "twinfleet-dev-kafka", targets: ["DevKafka"]),
         .executable(name: "twinfleet-devtool", targets: ["DevTool"]),
         .executable(name: "twinfleet-twin-store", targets: ["TwinStore"]),
+        .executable(name: "twinfleet-cwmp-ingress", targets: ["CWMPIngress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -54,6 +55,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
@@ -75,6 +77,7 @@ let package = Package(
         shared("FleetQuery", deps: [], exclude: ["LANGUAGE.md"]),
         shared("Twin", deps: ["FleetQuery", "ShardedPostgres", "BusContracts", "TwinfleetModel", "Kafka", postgres, protobuf, logging, lifecycle]),
         service("TwinStore", deps: ["Twin", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
+        service("CWMPIngress", deps: ["CWMPSession", "CWMPCodec", "HTTPAuth", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), logging, metrics, lifecycle, nioLocks, protobuf]),
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
             name: "DevTool",
@@ -86,6 +89,7 @@ let package = Package(
         tests("CWMPSessionTests", deps: ["CWMPSession", "CWMPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         tests("HTTPAuthTests", deps: ["HTTPAuth"]),
         tests("FleetQueryTests", deps: ["FleetQuery"]),
+        tests("CWMPIngressTests", deps: ["TestSupport", "BusContracts", "Kafka", "HTTPAuth", asyncHTTPClient, protobuf, nio]),
         tests("USPCodecTests", deps: ["USPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         tests("BusContractsTests", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         tests("KafkaTests", deps: ["Kafka", "TestSupport", "CRdKafka"]),

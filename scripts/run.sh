@@ -35,6 +35,11 @@ export KAFKA_PARTITIONS='$PARTITIONS'
 export POSTGRES_CONTROL_URL='postgres://postgres@127.0.0.1:$PG_PORT/twinfleet_control'
 export POSTGRES_SHARDS='postgres://postgres@127.0.0.1:$PG_PORT/twinfleet_shard_0,postgres://postgres@127.0.0.1:$PG_PORT/twinfleet_shard_1'
 export MQTT_URL='mqtt://127.0.0.1:${MQTT_PORT:-1883}'
+export CWMP_HOST='127.0.0.1'
+export CWMP_PORT='${CWMP_PORT:-7547}'
+export CWMP_USERNAME='cpe'
+export CWMP_PASSWORD='cpe-dev-password'
+export CWMP_NONCE_SECRET='$(head -c 24 /dev/urandom | base64)'
 ENV
 source "$DATA/env"
 "$TF_BIN/twinfleet-devtool" migrate >/dev/null
@@ -45,9 +50,11 @@ tf_log "migrations applied to twinfleet_control and 2 shards"
 port=8081
 for service in $(cd "$TF_ROOT/Services" && ls); do
   [ "$service" = DevKafka ] && continue
-  product="twinfleet-$(echo "$service" | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')"
+  # CWMPIngress → twinfleet-cwmp-ingress; TwinStore → twinfleet-twin-store.
+  product="twinfleet-$(echo "$service" | sed -E 's/([A-Z]+)([A-Z][a-z])/\1-\2/g; s/([a-z])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z')"
   [ -x "$TF_BIN/$product" ] || continue
-  HTTP_PORT=$port INSTANCE_ID="$(echo "$product" | sed 's/^twinfleet-//')-0" setsid "$TF_BIN/$product" >"$DATA/$product.log" 2>&1 &
+  # Ingress instances are cwmp-0 / usp-0: the dev broker creates their delivery inboxes.
+  HTTP_PORT=$port INSTANCE_ID="$(echo "$product" | sed 's/^twinfleet-//; s/-ingress$//')-0" setsid "$TF_BIN/$product" >"$DATA/$product.log" 2>&1 &
   TF_PIDS+=($!)
   tf_log "$product: http://127.0.0.1:$port/health/ready (log .data/$product.log)"
   port=$((port + 1))

@@ -1,0 +1,75 @@
+import BusContracts
+import CWMPSession
+import Foundation
+import HTTPAuth
+import Hummingbird
+import Kafka
+import Logging
+import ServiceLifecycle
+import ServiceRuntime
+import TwinfleetConfig
+
+extension ConfigKey {
+    static let cwmpHost = ConfigKey("cwmp.host", default: "0.0.0.0", "cwmp-ingress: address the ACS endpoint listens on")
+    static let cwmpPort = ConfigKey("cwmp.port", default: "7547", "cwmp-ingress: port of the ACS endpoint CPEs POST to")
+    static let cwmpAuth = ConfigKey("cwmp.auth", default: "digest", "cwmp-ingress: CPE authentication, `digest`, `digest+basic` (Basic allowed too: use with TLS only) or `none` (development)")
+    static let cwmpUsername = ConfigKey("cwmp.username", default: "", "cwmp-ingress: the username CPEs authenticate with (one shared credential for now)")
+    static let cwmpPassword = ConfigKey("cwmp.password", default: "", "cwmp-ingress: the password CPEs authenticate with; never logged")
+    static let cwmpRealm = ConfigKey("cwmp.realm", default: "twinfleet-acs", "cwmp-ingress: Digest realm")
+    static let cwmpNonceSecret = ConfigKey("cwmp.nonce-secret", default: "", "cwmp-ingress: secret signing Digest nonces, the same on every pod (32+ random bytes); required with Digest")
+    static let cwmpTenant = ConfigKey("cwmp.tenant", default: "default", "cwmp-ingress: tenant of the devices this endpoint serves")
+    static let cwmpMaxSessions = ConfigKey("cwmp.max-sessions", default: "10000", "cwmp-ingress: most live sessions; further CPEs get 503 with Retry-After")
+    static let cwmpPlanWaitMs = ConfigKey("cwmp.plan-wait-ms", default: "5000", "cwmp-ingress: how long an empty POST waits for the dispatcher's plan before the session ends with 204")
+    static let cwmpIdleTimeoutMs = ConfigKey("cwmp.idle-timeout-ms", default: "30000", "cwmp-ingress: a session without a request for this long ends")
+    static let cwmpKeys: [ConfigKey] = [
+        .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
+        .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs,
+    ]
+}
+
+/// cwmp-ingress: the TR-069 ACS endpoint. Each CPE session runs in a `CWMPSession`; Informs,
+/// reports and results go to the bus, commands come from this instance's delivery inbox.
+@main
+struct CWMPIngress {
+    static func main() async throws {
+        let boot = ServiceBootstrap.start(service: "twinfleet-cwmp-ingress")
+        let kafka = boot.require { try KafkaConfiguration(config: $0, clientID: "cwmp-ingress-\(boot.runtime.instanceID)") }
+        let host = boot.require { try $0.string(.cwmpHost) }
+        let port = boot.require { try $0.int(.cwmpPort, in: 0...65535) }
+        let tenant = boot.require { try $0.string(.cwmpTenant) }
+        let capacity = boot.require { try $0.int(.cwmpMaxSessions, in: 1...1_000_000) }
+        var sessions = CWMPSessionConfiguration.default
+        sessions.planWait = .milliseconds(boot.require { try $0.int(.cwmpPlanWaitMs, in: 10...600_000) })
+        sessions.idleTimeout = .milliseconds(boot.require { try $0.int(.cwmpIdleTimeoutMs, in: 100...3_600_000) })
+        let authentication = boot.require { config -> ACSAuthentication in
+            let mode = try config.string(.cwmpAuth)
+            if mode == "none" { return .none }
+            guard mode == "digest" || mode == "digest+basic" else { throw ConfigError(key: .cwmpAuth, reason: "must be digest, digest+basic or none") }
+            let secret = try config.string(.cwmpNonceSecret), username = try config.string(.cwmpUsername)
+            guard secret.utf8.count >= 16 else { throw ConfigError(key: .cwmpNonceSecret, reason: "needs at least 16 bytes with Digest") }
+            guard !username.isEmpty else { throw ConfigError(key: .cwmpUsername, reason: "is required with Digest") }
+            let authenticator = ServerAuthenticator(configuration: .init(realm: try config.string(.cwmpRealm), nonceSecret: Array(secret.utf8)))
+            return .shared(authenticator: authenticator, username: username, password: try config.string(.cwmpPassword), basicAllowed: mode == "digest+basic")
+        }
+
+        let producer = try KafkaProducer(configuration: kafka, logger: boot.logger)
+        let publisher = RecordPublisher(producer: producer)
+        let hub = SessionHub(capacity: capacity, configuration: sessions, logger: boot.logger)
+        let endpoint = ACSEndpoint(
+            hub: hub, publisher: publisher, authentication: authentication, instanceID: boot.runtime.instanceID,
+            tenantID: tenant, logger: boot.logger)
+        let router = Router()
+        endpoint.addRoutes(to: router)
+        let acs = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "twinfleet-acs"),
+            onServerRunning: { channel in
+                boot.logger.info("ACS endpoint listening", metadata: ["cwmp.port": "\(channel.localAddress?.port ?? 0)"])
+            },
+            logger: boot.logger)
+        boot.health.register("cwmp-inbox")
+        let inbox = DeliveryInbox(
+            hub: hub, publisher: publisher, kafka: kafka, instanceID: boot.runtime.instanceID, health: boot.health, logger: boot.logger)
+        let operations = OperationsServer.application(runtime: boot.runtime, health: boot.health, registry: boot.registry, logger: boot.logger)
+        try await boot.run([producer, inbox, acs, operations])
+    }
+}

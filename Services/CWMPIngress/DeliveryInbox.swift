@@ -1,0 +1,77 @@
+import BusContracts
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+import ServiceRuntime
+
+/// Reads this instance's delivery inbox (`cpe.deliveries.v1.<instance>`) into the live sessions,
+/// and ticks the sessions' deadlines. A delivery for a session that has ended is dropped: the
+/// dispatcher plans again on the device's next session.
+struct DeliveryInbox: Service {
+    let hub: SessionHub
+    let publisher: RecordPublisher
+    let kafka: KafkaConfiguration
+    let instanceID: String
+    let health: HealthState
+    let logger: Logger
+
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await consume() }
+            group.addTask { await tick() }
+        }
+    }
+
+    private func consume() async throws {
+        let topic = try Topic.deliveries(instance: instanceID)
+        // Deliveries only matter to sessions alive now: a restarted instance starts at the end.
+        let consumer = try KafkaConsumer(
+            configuration: kafka, options: .init(groupID: "cwmp-ingress-\(instanceID)", topics: [topic]), logger: logger,
+            rebalanceHandler: { [health] event in
+                guard case .assigned(let partitions) = event else { return [:] }
+                // Ready once the inbox is ours: a delivery sent from now on reaches its session.
+                health.set("cwmp-inbox", ready: true)
+                return Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaConsumer.StartOffset.end) })
+            })
+        try await withGracefulShutdownHandler {
+            for await batch in consumer.batches.cancelOnGracefulShutdown() {
+                for record in batch {
+                    guard let delivery = try? Twinfleet_Bus_V1_Delivery(serializedBytes: record.value) else {
+                        logger.warning("undecodable delivery dropped", metadata: [KafkaLogKey.offset: "\(record.offset)"])
+                        continue
+                    }
+                    let outcome = await hub.receive(delivery, now: Date())
+                    do { try await publisher.deliver(outcome) } catch {
+                        logger.error("publishing after a delivery failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                consumer.commitAsync(TransactionalConsumerOffsets.next(of: batch))
+            }
+        } onGracefulShutdown: {
+            consumer.requestShutdown()
+        }
+        await consumer.shutdown()
+        // Sessions still open get their commands reported NOT_DELIVERED.
+        try? await publisher.deliver(await hub.endAll(now: Date()))
+    }
+
+    private func tick() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            let outcome = await hub.tick(now: Date())
+            do { try await publisher.deliver(outcome) } catch {
+                logger.error("publishing after a timeout failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// The next offset per partition of a batch.
+enum TransactionalConsumerOffsets {
+    static func next(of records: [ConsumedRecord]) -> [TopicPartition: Int64] {
+        var next: [TopicPartition: Int64] = [:]
+        for record in records { next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1) }
+        return next
+    }
+}

@@ -1,0 +1,141 @@
+import BusContracts
+import CWMPSession
+import Foundation
+import Kafka
+import Logging
+import NIOConcurrencyHelpers
+import SwiftProtobuf
+
+/// An HTTP exchange the session parked (the CPE's empty POST waiting for the dispatcher's plan):
+/// whoever produces the session's next response hands it over, before or after the handler waits.
+final class ParkedExchange: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<CWMPHTTPResponse, Never>?)
+        case answered(CWMPHTTPResponse)
+    }
+
+    private let state = NIOLockedValueBox(State.waiting(nil))
+
+    /// Hands the response over; a second answer is ignored.
+    func answer(_ response: CWMPHTTPResponse) {
+        let continuation: CheckedContinuation<CWMPHTTPResponse, Never>? = state.withLockedValue { state in
+            guard case .waiting(let continuation) = state else { return nil }
+            state = .answered(response)
+            return continuation
+        }
+        continuation?.resume(returning: response)
+    }
+
+    /// The response, once there is one.
+    func wait() async -> CWMPHTTPResponse {
+        await withCheckedContinuation { continuation in
+            let ready: CWMPHTTPResponse? = state.withLockedValue { state in
+                if case .answered(let response) = state { return response }
+                state = .waiting(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
+
+/// What the hub decided for one input: records to publish first, then parked exchanges to
+/// answer, then (for an HTTP request) this exchange's own reply.
+struct HubOutcome: Sendable {
+    var records: [OutgoingRecord] = []
+    var answers: [(ParkedExchange, CWMPHTTPResponse)] = []
+    var reply: Reply?
+
+    enum Reply: Sendable {
+        case respond(CWMPHTTPResponse)
+        case parked(ParkedExchange)
+    }
+}
+
+/// The live CWMP sessions of this instance: a `CWMPSessionTable` behind an actor, plus the
+/// exchanges parked on it. Nothing here outlives a session (invariant 4): a restart loses only
+/// sessions in flight, which the CPEs retry.
+actor SessionHub {
+    private var table: CWMPSessionTable
+    private var parked: [String: ParkedExchange] = [:]
+    private let logger: Logger
+
+    init(capacity: Int, configuration: CWMPSessionConfiguration, logger: Logger) {
+        table = CWMPSessionTable(capacity: capacity, configuration: configuration)
+        self.logger = logger
+    }
+
+    var sessionCount: Int { table.count }
+
+    func contains(_ sessionID: String) -> Bool { table.contains(sessionID) }
+
+    /// An HTTP POST: continues the session of `sessionID`, or opens `context`'s session.
+    func receive(_ request: CWMPHTTPRequest, sessionID: String?, opening context: CWMPSessionContext, now: Date) -> (sessionID: String, outcome: HubOutcome) {
+        var id = context.sessionID
+        if let sessionID, table.contains(sessionID) {
+            id = sessionID
+        } else if let refusal = table.open(context, now: now) {
+            return (id, HubOutcome(reply: .respond(refusal)))
+        }
+        var outcome = apply(table.receive(request: request, sessionID: id, now: now), ownSession: id)
+        if outcome.reply == nil {
+            // The session ended without an HTTP answer of its own (it cannot: every request is
+            // answered); fail safe with an empty response so the CPE closes.
+            outcome.reply = .respond(.noContent)
+        }
+        return (id, outcome)
+    }
+
+    /// A delivery from this instance's inbox.
+    func receive(_ delivery: Twinfleet_Bus_V1_Delivery, now: Date) -> HubOutcome {
+        apply(table.receive(delivery: delivery, now: now))
+    }
+
+    /// Deadlines: parked POSTs whose plan did not come, idle sessions.
+    func tick(now: Date) -> HubOutcome {
+        apply(table.tick(now: now))
+    }
+
+    /// Shutdown: ends every session (commands not run are reported NOT_DELIVERED).
+    func endAll(now: Date) -> HubOutcome {
+        apply(table.endAll(reason: .shutdown, now: now))
+    }
+
+    /// Collects records and answers; the step of `ownSession` (the HTTP request being handled)
+    /// becomes the outcome's reply.
+    private func apply(_ outputs: [CWMPSessionTable.Output], ownSession: String? = nil) -> HubOutcome {
+        var outcome = HubOutcome()
+        for output in outputs {
+            let step = output.step
+            for note in step.notes {
+                logger.info("\(note)", metadata: ["cwmp.session.id": "\(output.sessionID)", "cpe.device.id": "\(step.deviceID ?? "")"])
+            }
+            outcome.records += step.events.compactMap { try? Self.record($0, topic: Topic.deviceEvents, key: $0.deviceID) }
+            outcome.records += step.results.compactMap { try? Self.record($0, topic: Topic.commandResults, key: $0.deviceID) }
+            if output.sessionID == ownSession {
+                switch step.reply {
+                case .respond(let response)?:
+                    outcome.reply = .respond(response)
+                case .hold?:
+                    let exchange = ParkedExchange()
+                    parked[output.sessionID] = exchange
+                    outcome.reply = .parked(exchange)
+                case nil:
+                    break
+                }
+            } else if case .respond(let response)? = step.reply, let exchange = parked.removeValue(forKey: output.sessionID) {
+                outcome.answers.append((exchange, response))
+            }
+            if step.sessionEnded, let exchange = parked.removeValue(forKey: output.sessionID) {
+                outcome.answers.append((exchange, .noContent))
+            }
+        }
+        return outcome
+    }
+
+    static func record<M: SwiftProtobuf.Message>(_ message: M, topic: String, key: String) throws -> OutgoingRecord {
+        OutgoingRecord(
+            topic: topic, key: key, value: try message.serializedBytes(),
+            headers: RecordHeader.describing(M.self).map { KafkaHeader(key: $0.name, string: $0.value) })
+    }
+}
