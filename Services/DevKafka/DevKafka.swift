@@ -44,16 +44,16 @@ struct DevKafka {
             runtime: boot.runtime, health: boot.health, registry: boot.registry, logger: logger,
             extraRoutes: { router in addAdminRoutes(router, cluster: cluster) },
             onListening: { port in
-                let line = "bootstrap=\(cluster.bootstrapServers) http=\(boot.runtime.httpHost):\(port)"
-                FileHandle.standardOutput.write(Data("twinfleet-dev-kafka: \(line)\n".utf8))
+                // The file first, the line second: whoever waits for the line may read the file.
                 if !bootstrapFile.isEmpty {
-                    let temporary = bootstrapFile + ".tmp"
-                    FileManager.default.createFile(atPath: temporary, contents: Data((cluster.bootstrapServers + "\n").utf8))
-                    _ = try? FileManager.default.replaceItemAt(URL(fileURLWithPath: bootstrapFile), withItemAt: URL(fileURLWithPath: temporary))
-                    if !FileManager.default.fileExists(atPath: bootstrapFile) {
-                        try? FileManager.default.moveItem(atPath: temporary, toPath: bootstrapFile)
+                    do {
+                        try Data((cluster.bootstrapServers + "\n").utf8).write(to: URL(fileURLWithPath: bootstrapFile), options: .atomic)
+                    } catch {
+                        logger.error("could not write the bootstrap file", metadata: ["path": "\(bootstrapFile)", "error": "\(error)"])
                     }
                 }
+                let line = "bootstrap=\(cluster.bootstrapServers) http=\(boot.runtime.httpHost):\(port)"
+                FileHandle.standardOutput.write(Data("twinfleet-dev-kafka: \(line)\n".utf8))
                 logger.info("dev broker listening (in memory only)", metadata: ["bootstrap": "\(cluster.bootstrapServers)", "http.port": "\(port)"])
             })
         try await boot.run([cluster, server])
