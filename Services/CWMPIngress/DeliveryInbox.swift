@@ -46,7 +46,7 @@ struct DeliveryInbox: Service {
                         logger.error("publishing after a delivery failed", metadata: ["error": "\(error)"])
                     }
                 }
-                consumer.commitAsync(TransactionalConsumerOffsets.next(of: batch))
+                consumer.commitAsync(batch.nextOffsets)
             }
         } onGracefulShutdown: {
             consumer.requestShutdown()
@@ -64,14 +64,5 @@ struct DeliveryInbox: Service {
                 logger.error("publishing after a timeout failed", metadata: ["error": "\(error)"])
             }
         }
-    }
-}
-
-/// The next offset per partition of a batch.
-enum TransactionalConsumerOffsets {
-    static func next(of records: [ConsumedRecord]) -> [TopicPartition: Int64] {
-        var next: [TopicPartition: Int64] = [:]
-        for record in records { next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1) }
-        return next
     }
 }

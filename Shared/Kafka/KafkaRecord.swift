@@ -103,3 +103,12 @@ public struct ConsumedRecord: Sendable {
     /// The first header with this name.
     public func header(_ name: String) -> [UInt8]? { headers.first { $0.key == name }?.value }
 }
+
+extension Sequence where Element == ConsumedRecord {
+    /// Per partition, the offset after the last record: what to commit once they are processed.
+    public var nextOffsets: [TopicPartition: Int64] {
+        var next: [TopicPartition: Int64] = [:]
+        for record in self { next[record.topicPartition] = Swift.max(next[record.topicPartition] ?? 0, record.offset + 1) }
+        return next
+    }
+}

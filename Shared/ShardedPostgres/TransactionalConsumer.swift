@@ -135,15 +135,9 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
             }
             try await group.waitForAll()
         }
-        return Self.nextOffsets(of: batch)
+        return batch.nextOffsets
     }
 
-    /// Per partition, the offset after the last record.
-    static func nextOffsets(of records: [ConsumedRecord]) -> [TopicPartition: Int64] {
-        var next: [TopicPartition: Int64] = [:]
-        for record in records { next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1) }
-        return next
-    }
 
     private func applyWithRetry(_ records: [ConsumedRecord], shard: Int) async throws {
         var records = records
@@ -228,7 +222,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
     private static func storeOffsets(
         of records: [ConsumedRecord], group: String, connection: PostgresConnection, logger: Logger
     ) async throws {
-        let next = nextOffsets(of: records)
+        let next = records.nextOffsets
         let topics = next.keys.map(\.topic)
         let numbers = next.keys.map(\.partition)
         let offsets = next.values.map { $0 }
@@ -261,6 +255,16 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         }
     }
 
+    /// The offset stored for a partition on the shard the map gives it; nil when none is.
+    private func storedOffset(of tp: TopicPartition) async throws -> Int64? {
+        let rows = try await postgres.client(forPartition: tp.partition).query("""
+            SELECT next_offset FROM consumer_offsets
+            WHERE consumer_group = \(options.groupID) AND topic = \(tp.topic) AND partition = \(tp.partition)
+            """, logger: logger)
+        for try await offset in rows.decode(Int64.self) { return offset }
+        return nil
+    }
+
     /// Start offsets for newly assigned partitions, read from their shards.
     private func startOffsets(for event: KafkaConsumer.RebalanceEvent) async -> [TopicPartition: KafkaConsumer.StartOffset] {
         guard case .assigned(let partitions) = event else { return [:] }
@@ -269,13 +273,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
             var attempt = 0
             while true {
                 do {
-                    let rows = try await postgres.client(forPartition: tp.partition).query("""
-                        SELECT next_offset FROM consumer_offsets
-                        WHERE consumer_group = \(options.groupID) AND topic = \(tp.topic) AND partition = \(tp.partition)
-                        """, logger: logger)
-                    var start = KafkaConsumer.StartOffset.beginning
-                    for try await offset in rows.decode(Int64.self) { start = .offset(offset) }
-                    result[tp] = start
+                    result[tp] = try await storedOffset(of: tp).map { .offset($0) } ?? .beginning
                     break
                 } catch {
                     attempt += 1
@@ -320,13 +318,8 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
             if let map = try? await postgres.loadShardMap(logger: logger), map.shard(forPartition: partition) != shard { break }
         }
         for tp in assigned() {
-            var start: Int64 = -2  // RD_KAFKA_OFFSET_BEGINNING: nothing stored yet
-            if let rows = try? await postgres.client(forPartition: partition).query("""
-                SELECT next_offset FROM consumer_offsets
-                WHERE consumer_group = \(options.groupID) AND topic = \(tp.topic) AND partition = \(tp.partition)
-                """, logger: logger) {
-                do { for try await offset in rows.decode(Int64.self) { start = offset } } catch {}
-            }
+            // -2 is RD_KAFKA_OFFSET_BEGINNING: nothing stored yet.
+            let start = (try? await storedOffset(of: tp)) ?? -2
             do { try consumer.seek(tp, to: start) } catch {
                 logger.warning("seek after partition move failed", metadata: [KafkaLogKey.partition: "\(tp)", "error": "\(error)"])
             }
