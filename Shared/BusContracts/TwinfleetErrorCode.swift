@@ -21,6 +21,9 @@ public enum TwinfleetErrorCode: Int32, Sendable, Hashable, CaseIterable {
     case sessionFull = 1006
     /// 1007: the device's answer could not be read (undecodable, or missing what it must carry).
     case malformedResponse = 1007
+    /// 1008: not run because a command queued before it (and not `independent`) failed or
+    /// expired; the device's queue moves on instead of waiting for ever.
+    case predecessorFailed = 1008
 
     /// What the code means, for people.
     public var meaning: String {
@@ -32,6 +35,7 @@ public enum TwinfleetErrorCode: Int32, Sendable, Hashable, CaseIterable {
         case .heldAfterFailure: "held: an earlier command of the session failed"
         case .sessionFull: "too many commands for one session"
         case .malformedResponse: "the device's answer could not be read"
+        case .predecessorFailed: "an earlier command of the device failed"
         }
     }
 }

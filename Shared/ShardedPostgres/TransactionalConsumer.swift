@@ -120,6 +120,43 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         await consumer.shutdown()
     }
 
+    /// Partitions this member holds now and may write: its assignment (any topic) minus the
+    /// partitions a move has fenced. Work outside the record stream (a clock) limits itself to
+    /// these.
+    public var heldPartitions: Set<Int32> {
+        let frozen = fenced.withLockedValue { Set($0.keys) }
+        let assigned = kafkaConsumer.withLockedValue { $0?.assignment } ?? []
+        return Set(assigned.map(\.partition)).subtracting(frozen)
+    }
+
+    /// Runs `work` in a transaction on `shard` that first locks this group's stored-offset rows of
+    /// `partitions`, as a batch does: it never interleaves with this consumer's batches for them,
+    /// nor with a partition move (which fences under the same locks). Fenced partitions are left
+    /// out; `work` gets the partitions it may touch and does not run when none remain.
+    public func withPartitionsLocked(
+        _ partitions: Set<Int32>, shard: Int, logger: Logger, _ work: @Sendable @escaping (Set<Int32>, PostgresConnection) async throws -> Void
+    ) async throws {
+        guard !partitions.isEmpty else { return }
+        let group = options.groupID
+        let numbers = partitions.sorted()
+        try await withDeadline(options.transactionTimeout) { [postgres] in
+            try await postgres.client(forShard: shard).transaction(logger: logger) { connection in
+                try await connection.query("""
+                    SELECT 1 FROM consumer_offsets WHERE consumer_group = \(group) AND partition = ANY(\(numbers)::int[])
+                    ORDER BY topic, partition FOR UPDATE
+                    """, logger: logger)
+                var open = partitions
+                for try await partition in try await connection.query(
+                    "SELECT partition FROM partition_fences WHERE partition = ANY(\(numbers)::int[])", logger: logger
+                ).decode(Int32.self) {
+                    open.remove(partition)
+                }
+                guard !open.isEmpty else { return }
+                try await work(open, connection)
+            }
+        }
+    }
+
     /// Applies one batch on every shard it touches; returns the next offsets per partition.
     func process(_ batch: [ConsumedRecord]) async throws -> [TopicPartition: Int64] {
         let frozen = fenced.withLockedValue { Set($0.keys) }

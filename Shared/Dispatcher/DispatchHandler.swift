@@ -1,0 +1,140 @@
+import BusContracts
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ShardedPostgres
+
+/// The topics the dispatcher consumes.
+public struct DispatchTopics: Sendable {
+    public var deviceEvents: String
+    public var commands: String
+    public var commandResults: String
+
+    public init(deviceEvents: String = Topic.deviceEvents, commands: String = Topic.commands, commandResults: String = Topic.commandResults) {
+        self.deviceEvents = deviceEvents
+        self.commands = commands
+        self.commandResults = commandResults
+    }
+
+    public var all: [String] { [deviceEvents, commands, commandResults] }
+}
+
+/// One consumed record, as the dispatcher reads it.
+enum DispatchInput: Sendable {
+    case requested(Twinfleet_Bus_V1_Command)
+    case cancelled(Twinfleet_Bus_V1_CommandCancelled)
+    case result(Twinfleet_Bus_V1_CommandResult)
+    case presence(Twinfleet_Bus_V1_Presence, sessionID: String, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
+    case informed(bootstrap: Bool, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
+
+    /// Decodes a record; nil for device events the dispatcher has no use for. Throws a poison
+    /// error for records that cannot be read or whose key is not their device.
+    static func decode(_ record: ConsumedRecord, topics: DispatchTopics) throws(PoisonRecordError) -> (device: String, input: DispatchInput)? {
+        let device: String
+        let input: DispatchInput
+        switch record.topic {
+        case topics.commands:
+            let envelope: Twinfleet_Bus_V1_CommandEnvelope
+            do { envelope = try Twinfleet_Bus_V1_CommandEnvelope(serializedBytes: record.value) } catch {
+                throw PoisonRecordError(code: "undecodable", reason: "not a twinfleet.bus.v1.CommandEnvelope: \(error)")
+            }
+            switch envelope.event {
+            case .requested(let requested):
+                let command = requested.command
+                guard !command.commandID.isEmpty else { throw PoisonRecordError(code: "missing-command-id", reason: "command without command_id") }
+                guard command.kind != nil else { throw PoisonRecordError(code: "empty-command", reason: "command \(command.commandID) has no kind") }
+                device = command.deviceID
+                input = .requested(command)
+            case .cancelled(let cancelled):
+                guard !cancelled.commandID.isEmpty else { throw PoisonRecordError(code: "missing-command-id", reason: "cancellation without command_id") }
+                device = cancelled.deviceID
+                input = .cancelled(cancelled)
+            case nil:
+                throw PoisonRecordError(code: "empty-command", reason: "CommandEnvelope has no event")
+            }
+        case topics.commandResults:
+            let result: Twinfleet_Bus_V1_CommandResult
+            do { result = try Twinfleet_Bus_V1_CommandResult(serializedBytes: record.value) } catch {
+                throw PoisonRecordError(code: "undecodable", reason: "not a twinfleet.bus.v1.CommandResult: \(error)")
+            }
+            guard !result.commandID.isEmpty else { throw PoisonRecordError(code: "missing-command-id", reason: "result without command_id") }
+            device = result.deviceID
+            input = .result(result)
+        default:
+            let event: Twinfleet_Bus_V1_DeviceEvent
+            do { event = try Twinfleet_Bus_V1_DeviceEvent(serializedBytes: record.value) } catch {
+                throw PoisonRecordError(code: "undecodable", reason: "not a twinfleet.bus.v1.DeviceEvent: \(error)")
+            }
+            switch event.body {
+            case .presence(let presence)?:
+                input = .presence(presence, sessionID: event.sessionID, deviceProtocol: event.protocol, tenantID: event.tenantID)
+            case .inform(let inform)?:
+                input = .informed(bootstrap: inform.events.contains { $0.code == "0 BOOTSTRAP" }, deviceProtocol: event.protocol, tenantID: event.tenantID)
+            case .boot?:
+                input = .informed(bootstrap: false, deviceProtocol: event.protocol, tenantID: event.tenantID)
+            default:
+                return nil
+            }
+            device = event.deviceID
+        }
+        guard !device.isEmpty else { throw PoisonRecordError(code: "missing-device-id", reason: "record without a device ID") }
+        if let key = record.key, String(decoding: key, as: UTF8.self) != device {
+            throw PoisonRecordError(code: "key-mismatch", reason: "record key \(String(decoding: key, as: UTF8.self).debugDescription) is not its device \(device.debugDescription)")
+        }
+        return (device, input)
+    }
+}
+
+/// Applies commands, results and presence to the device queues of one shard inside the
+/// transactional consumer's transaction; deliveries and the dispatcher's own results leave
+/// through the outbox, so they exist exactly when the transition committed.
+public struct DispatchHandler: TransactionalHandler {
+    public let topics: DispatchTopics
+    public let policy: DispatchPolicy
+    private let clock: @Sendable () -> Date
+
+    public init(topics: DispatchTopics = DispatchTopics(), policy: DispatchPolicy = DispatchPolicy(), clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.topics = topics
+        self.policy = policy
+        self.clock = clock
+    }
+
+    public func apply(_ records: [ConsumedRecord], shard: Int, connection: PostgresConnection, logger: Logger) async throws {
+        var inputs: [(device: String, partition: Int32, input: DispatchInput)] = []
+        for record in records {
+            guard let (device, input) = try DispatchInput.decode(record, topics: topics) else { continue }
+            inputs.append((device, record.partition, input))
+        }
+        guard !inputs.isEmpty else { return }
+        var devices: [String: Int32] = [:]
+        var commandIDs: [String] = [], keys: [String] = []
+        for (device, partition, input) in inputs {
+            devices[device] = partition
+            if case .requested(let command) = input {
+                commandIDs.append(command.commandID)
+                if !command.idempotencyKey.isEmpty { keys.append(command.idempotencyKey) }
+            }
+        }
+        let now = clock()
+        var loaded = try await DispatchStore.load(devices: devices, commandIDs: commandIDs, keys: keys, policy: policy, connection: connection, logger: logger)
+        var effects: [(partition: Int32, effect: DispatchEffect)] = []
+        for (device, partition, input) in inputs {
+            guard var queue = loaded.queues[device] else { continue }
+            let produced: [DispatchEffect]
+            switch input {
+            case .requested(let command): produced = queue.request(command, now: now)
+            case .cancelled(let cancelled): produced = queue.cancel(cancelled.commandID, reason: cancelled.reason, now: now)
+            case .result(let result): produced = queue.result(result, now: now)
+            case .presence(let presence, let session, let deviceProtocol, let tenant):
+                produced = queue.presence(presence, sessionID: session, deviceProtocol: deviceProtocol, tenantID: tenant, now: now)
+            case .informed(let bootstrap, let deviceProtocol, let tenant):
+                queue.informed(bootstrap: bootstrap, deviceProtocol: deviceProtocol, tenantID: tenant)
+                produced = []
+            }
+            loaded.queues[device] = queue
+            effects += produced.map { (partition, $0) }
+        }
+        try await DispatchStore.save(loaded, effects: effects, now: now, connection: connection, logger: logger)
+    }
+}

@@ -1,0 +1,217 @@
+import BusContracts
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ShardedPostgres
+import SwiftProtobuf
+
+/// Reads device queues from a shard and writes back what a transition changed, inside the
+/// caller's transaction. Device rows are locked (`FOR UPDATE`), so the record consumer and the
+/// clock never interleave on one device.
+public enum DispatchStore {
+    /// What was loaded, to tell changes from the state before.
+    public struct Loaded: Sendable {
+        public var queues: [String: DeviceQueue]
+        /// State of each open command at load time.
+        var before: [String: CommandState]
+    }
+
+    /// Loads the queues of `devices` (ID → partition). Devices without a row start empty.
+    /// `commandIDs` and `keys` are the IDs and idempotency keys about to be requested, checked
+    /// against final commands too.
+    public static func load(
+        devices: [String: Int32], commandIDs: [String] = [], keys: [String] = [], policy: DispatchPolicy,
+        connection: PostgresConnection, logger: Logger
+    ) async throws -> Loaded {
+        let ids = devices.keys.sorted()
+        var found: [String: DispatchDevice] = [:]
+        let rows = try await connection.query("""
+            SELECT device_id, partition, tenant_id, protocol, instance_id, session_id, connected, planned,
+                   connection_request_url, connection_request_at, connection_requests, needs_refresh, last_full_sync_at, next_sequence
+            FROM dispatcher_devices WHERE device_id = ANY(\(ids)::text[]) ORDER BY device_id FOR UPDATE
+            """, logger: logger)
+        for try await row in rows {
+            let c = row.makeRandomAccess()
+            var device = DispatchDevice(deviceID: try c[0].decode(String.self), partition: try c[1].decode(Int32.self), tenantID: try c[2].decode(String.self))
+            device.deviceProtocol = DeviceProtocolName.parse(try c[3].decode(String.self))
+            device.instanceID = try c[4].decode(String?.self)
+            device.sessionID = try c[5].decode(String?.self)
+            device.connected = try c[6].decode(Bool.self)
+            device.planned = try c[7].decode(Bool.self)
+            device.connectionRequestURL = try c[8].decode(String?.self)
+            device.connectionRequestAt = try c[9].decode(Date?.self)
+            device.connectionRequests = Int(try c[10].decode(Int32.self))
+            device.needsRefresh = try c[11].decode(Bool.self)
+            device.lastFullSyncAt = try c[12].decode(Date?.self)
+            device.nextSequence = try c[13].decode(Int64.self)
+            found[device.deviceID] = device
+        }
+        var open: [String: [QueuedCommand]] = [:]
+        var before: [String: CommandState] = [:]
+        let commandRows = try await connection.query("""
+            SELECT device_id, command, sequence, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at,
+                   cancel_requested, last_error_code, last_error, created_at
+            FROM dispatcher_commands WHERE device_id = ANY(\(ids)::text[]) AND finished_at IS NULL
+            """, logger: logger)
+        for try await row in commandRows {
+            let c = row.makeRandomAccess()
+            let bytes = try c[1].decode(ByteBuffer.self)
+            let command = try Twinfleet_Bus_V1_Command(serializedBytes: Array(buffer: bytes))
+            var queued = QueuedCommand(command: command, sequence: try c[2].decode(Int64.self), createdAt: try c[13].decode(Date.self))
+            queued.state = CommandState(rawValue: try c[3].decode(String.self)) ?? .queued
+            queued.dispatches = Int(try c[4].decode(Int32.self))
+            queued.failures = Int(try c[5].decode(Int32.self))
+            queued.retryAt = try c[6].decode(Date?.self)
+            queued.sessionID = try c[7].decode(String?.self)
+            queued.instanceID = try c[8].decode(String?.self)
+            queued.dispatchedAt = try c[9].decode(Date?.self)
+            queued.cancelRequested = try c[10].decode(Bool.self)
+            if let code = try c[11].decode(Int32?.self) {
+                var error = Twinfleet_Bus_V1_CommandError()
+                error.code = code
+                error.message = try c[12].decode(String?.self) ?? ""
+                queued.lastError = error
+            }
+            before[queued.id] = queued.state
+            open[try c[0].decode(String.self), default: []].append(queued)
+        }
+        var knownIDs: [String: Set<String>] = [:], knownKeys: [String: Set<String>] = [:]
+        if !commandIDs.isEmpty || !keys.isEmpty {
+            let used = try await connection.query("""
+                SELECT device_id, command_id, idempotency_key FROM dispatcher_commands
+                WHERE device_id = ANY(\(ids)::text[]) AND (command_id = ANY(\(commandIDs)::text[]) OR idempotency_key = ANY(\(keys)::text[]))
+                """, logger: logger)
+            for try await (device, command, key) in used.decode((String, String, String?).self) {
+                knownIDs[device, default: []].insert(command)
+                if let key { knownKeys[device, default: []].insert(key) }
+            }
+        }
+        var queues: [String: DeviceQueue] = [:]
+        for (id, partition) in devices {
+            let device = found[id]
+            queues[id] = DeviceQueue(
+                device: device ?? DispatchDevice(deviceID: id, partition: partition), commands: open[id] ?? [],
+                knownIDs: knownIDs[id] ?? [], knownKeys: knownKeys[id] ?? [], policy: policy, isNew: device == nil)
+        }
+        return Loaded(queues: queues, before: before)
+    }
+
+    /// Writes changed devices, commands and their transitions, and appends the effects to the
+    /// outbox (deliveries to the instances' inboxes, results, created commands).
+    public static func save(
+        _ loaded: Loaded, effects: [(partition: Int32, effect: DispatchEffect)], now: Date,
+        connection: PostgresConnection, logger: Logger
+    ) async throws {
+        var transitions: [(command: QueuedCommand, device: String, partition: Int32, from: CommandState?)] = []
+        for queue in loaded.queues.values.sorted(by: { $0.device.deviceID < $1.device.deviceID }) {
+            let device = queue.device
+            if queue.deviceChanged || !queue.changed.isEmpty {
+                try await connection.query("""
+                    INSERT INTO dispatcher_devices (device_id, partition, tenant_id, protocol, instance_id, session_id, connected, planned,
+                        connection_request_url, connection_request_at, connection_requests, needs_refresh, last_full_sync_at, next_sequence,
+                        wake_at, updated_at)
+                    VALUES (\(device.deviceID), \(device.partition), \(device.tenantID), \(DeviceProtocolName.name(device.deviceProtocol)),
+                        \(device.instanceID), \(device.sessionID), \(device.connected), \(device.planned), \(device.connectionRequestURL),
+                        \(device.connectionRequestAt), \(Int32(clamping: device.connectionRequests)), \(device.needsRefresh),
+                        \(device.lastFullSyncAt), \(device.nextSequence), \(queue.wakeAt), \(now))
+                    ON CONFLICT (device_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, protocol = EXCLUDED.protocol,
+                        instance_id = EXCLUDED.instance_id, session_id = EXCLUDED.session_id, connected = EXCLUDED.connected,
+                        planned = EXCLUDED.planned, connection_request_url = EXCLUDED.connection_request_url,
+                        connection_request_at = EXCLUDED.connection_request_at, connection_requests = EXCLUDED.connection_requests,
+                        needs_refresh = EXCLUDED.needs_refresh, last_full_sync_at = EXCLUDED.last_full_sync_at,
+                        next_sequence = EXCLUDED.next_sequence, wake_at = EXCLUDED.wake_at, updated_at = EXCLUDED.updated_at
+                    """, logger: logger)
+            }
+            for command in queue.commands where queue.changed.contains(command.id) {
+                try await upsert(command, device: device, now: now, connection: connection, logger: logger)
+                let from = loaded.before[command.id]
+                if from != command.state || from == nil {
+                    transitions.append((command, device.deviceID, device.partition, from))
+                }
+            }
+        }
+        if !transitions.isEmpty {
+            let detail: [String] = transitions.map { t in
+                switch t.command.state {
+                case .dispatched: "delivery \(t.command.dispatches) to \(t.command.instanceID ?? "?") session \(t.command.sessionID ?? "")"
+                case .failed, .cancelled, .expired: t.command.lastError.map { "\($0.code) \($0.message)" } ?? ""
+                case .queued: t.from == nil ? "" : (t.command.retryAt.map { "retry at \($0)" } ?? "back in the queue")
+                default: ""
+                }
+            }
+            try await connection.query("""
+                INSERT INTO dispatcher_transitions (command_id, device_id, partition, at, ordinal, from_state, to_state, dispatches, detail)
+                SELECT * FROM unnest(\(transitions.map(\.command.id))::text[], \(transitions.map(\.device))::text[],
+                    \(transitions.map(\.partition))::int[], \(transitions.map { _ in now })::timestamptz[],
+                    \(Array(Int32(0)..<Int32(transitions.count)))::int[], \(transitions.map { $0.from?.rawValue ?? "" })::text[],
+                    \(transitions.map(\.command.state.rawValue))::text[], \(transitions.map { Int32($0.command.dispatches) })::int[], \(detail)::text[])
+                """, logger: logger)
+        }
+        var records: [(partition: Int32, record: OutgoingRecord)] = []
+        for (partition, effect) in effects {
+            records.append((partition, try record(effect)))
+        }
+        try await Outbox.append(records, connection: connection, logger: logger)
+    }
+
+    private static func upsert(_ command: QueuedCommand, device: DispatchDevice, now: Date, connection: PostgresConnection, logger: Logger) async throws {
+        let bytes = ByteBuffer(bytes: try command.command.serializedBytes() as [UInt8])
+        let key = command.command.idempotencyKey.isEmpty ? nil : command.command.idempotencyKey
+        let errorCode = command.lastError.map(\.code)
+        let errorText = command.lastError.map(\.message)
+        let finishedAt = command.state.isFinal ? (command.finishedAt ?? now) : nil
+        try await connection.query("""
+            INSERT INTO dispatcher_commands (command_id, device_id, partition, tenant_id, sequence, priority, independent, idempotency_key,
+                kind, command, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at, cancel_requested,
+                last_error_code, last_error, created_at, updated_at, finished_at)
+            VALUES (\(command.id), \(device.deviceID), \(device.partition), \(command.command.tenantID.isEmpty ? device.tenantID : command.command.tenantID),
+                \(command.sequence), \(command.priority), \(command.independent), \(key), \(command.kind), \(bytes), \(command.state.rawValue),
+                \(Int32(clamping: command.dispatches)), \(Int32(clamping: command.failures)), \(command.retryAt), \(command.sessionID),
+                \(command.instanceID), \(command.dispatchedAt), \(command.cancelRequested), \(errorCode), \(errorText),
+                \(command.createdAt), \(now), \(finishedAt))
+            ON CONFLICT (command_id) DO UPDATE SET state = EXCLUDED.state, dispatches = EXCLUDED.dispatches, failures = EXCLUDED.failures,
+                retry_at = EXCLUDED.retry_at, session_id = EXCLUDED.session_id, instance_id = EXCLUDED.instance_id,
+                dispatched_at = EXCLUDED.dispatched_at, cancel_requested = EXCLUDED.cancel_requested,
+                last_error_code = EXCLUDED.last_error_code, last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at,
+                finished_at = EXCLUDED.finished_at
+            """, logger: logger)
+    }
+
+    /// The Kafka record of an effect, keyed by the device.
+    static func record(_ effect: DispatchEffect) throws -> OutgoingRecord {
+        switch effect {
+        case .deliver(let instance, let delivery):
+            return try make(delivery, topic: try Topic.deliveries(instance: instance), key: delivery.deviceID)
+        case .result(let result):
+            return try make(result, topic: Topic.commandResults, key: result.deviceID)
+        case .command(let envelope):
+            return try make(envelope, topic: Topic.commands, key: envelope.requested.command.deviceID)
+        }
+    }
+
+    static func make<M: SwiftProtobuf.Message>(_ message: M, topic: String, key: String) throws -> OutgoingRecord {
+        OutgoingRecord(
+            topic: topic, key: key, value: try message.serializedBytes(),
+            headers: RecordHeader.describing(M.self).map { KafkaHeader(key: $0.name, string: $0.value) })
+    }
+}
+
+/// Protocol names as stored.
+enum DeviceProtocolName {
+    static func name(_ value: Twinfleet_Bus_V1_DeviceProtocol) -> String {
+        switch value {
+        case .cwmp: "cwmp"
+        case .usp: "usp"
+        default: ""
+        }
+    }
+
+    static func parse(_ text: String) -> Twinfleet_Bus_V1_DeviceProtocol {
+        switch text {
+        case "cwmp": .cwmp
+        case "usp": .usp
+        default: .unspecified
+        }
+    }
+}

@@ -1,0 +1,293 @@
+import BusContracts
+import Foundation
+import Testing
+@testable import Dispatcher
+
+/// The queue's rules as a value type: order, dependencies, retries, expiry, cancellation,
+/// idempotency, CWMP plans and connection requests, USP one-at-a-time delivery.
+@Suite struct DeviceQueueTests {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    static let device = "00D09E-HGW-S1"
+
+    static func command(_ id: String, priority: Int32 = 0, independent: Bool = false, key: String = "",
+                        notBefore: Date? = nil, expiresAt: Date? = nil) -> Twinfleet_Bus_V1_Command {
+        var command = Twinfleet_Bus_V1_Command()
+        command.commandID = id
+        command.deviceID = device
+        command.tenantID = "t1"
+        command.priority = priority
+        command.independent = independent
+        command.idempotencyKey = key
+        if let notBefore { command.notBeforeUs = notBefore.unixMicroseconds }
+        if let expiresAt { command.expiresAtUs = expiresAt.unixMicroseconds }
+        var set = Twinfleet_Bus_V1_SetParameters()
+        var parameter = Twinfleet_Bus_V1_Parameter()
+        parameter.path = "Device.WiFi.SSID.1.SSID"
+        parameter.value.stringValue = id
+        set.parameters = [parameter]
+        command.setParameters = set
+        return command
+    }
+
+    static func presence(_ kind: Twinfleet_Bus_V1_Presence.Kind, instance: String = "cwmp-0", url: String = "http://10.0.0.1:7547/cr") -> Twinfleet_Bus_V1_Presence {
+        var presence = Twinfleet_Bus_V1_Presence()
+        presence.kind = kind
+        presence.instanceID = instance
+        presence.connectionRequestURL = url
+        return presence
+    }
+
+    static func result(_ id: String, _ status: Twinfleet_Bus_V1_CommandStatus, attempt: UInt32 = 1, retriable: Bool = false) -> Twinfleet_Bus_V1_CommandResult {
+        var result = Twinfleet_Bus_V1_CommandResult()
+        result.commandID = id
+        result.deviceID = device
+        result.instanceID = "cwmp-0"
+        result.attempt = attempt
+        result.status = status
+        if status == .failed || status == .notDelivered {
+            result.error.code = 9002
+            result.error.message = "internal error"
+            result.error.retriable = retriable
+        }
+        return result
+    }
+
+    /// A CWMP device that has synced before (no Refresh planned).
+    static func cwmpQueue(policy: DispatchPolicy = DispatchPolicy(refreshInterval: nil)) -> DeviceQueue {
+        var device = DispatchDevice(deviceID: device, partition: 0, tenantID: "t1")
+        device.deviceProtocol = .cwmp
+        device.needsRefresh = false
+        return DeviceQueue(device: device, commands: [], policy: policy)
+    }
+
+    static func uspQueue() -> DeviceQueue {
+        var device = DispatchDevice(deviceID: device, partition: 0, tenantID: "t1")
+        device.deviceProtocol = .usp
+        device.needsRefresh = false
+        return DeviceQueue(device: device, commands: [], policy: DispatchPolicy(refreshInterval: nil))
+    }
+
+    /// Command IDs delivered, in order; "EOP n" for an end of plan; "CR" for a connection request.
+    static func deliveries(_ effects: [DispatchEffect]) -> [String] {
+        effects.compactMap {
+            guard case .deliver(_, let delivery) = $0 else { return nil }
+            switch delivery.body {
+            case .command(let command)?: return command.command.commandID
+            case .endOfPlan(let end)?: return "EOP \(end.plannedCommands)"
+            case .connectionRequest?: return "CR"
+            case nil: return nil
+            }
+        }
+    }
+
+    static func results(_ effects: [DispatchEffect]) -> [String] {
+        effects.compactMap {
+            guard case .result(let result) = $0 else { return nil }
+            return "\(result.commandID):\(result.status)"
+        }
+    }
+
+    @Test func offlineCWMPDeviceGetsItsQueueInPriorityOrderAtTheNextSessionWithEndOfPlan() {
+        var queue = Self.cwmpQueue()
+        #expect(Self.results(queue.request(Self.command("a"), now: Self.t0)) == ["a:accepted"])
+        _ = queue.request(Self.command("b"), now: Self.t0)
+        _ = queue.request(Self.command("urgent", priority: 5), now: Self.t0)
+        let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(effects) == ["urgent", "a", "b", "EOP 3"])
+        #expect(queue.command("a")?.state == .dispatched)
+        #expect(queue.command("a")?.dispatches == 1)
+        #expect(queue.command("a")?.sessionID == "s1")
+    }
+
+    @Test func sessionWithNothingQueuedStillGetsAnEndOfPlan() {
+        var queue = Self.cwmpQueue()
+        let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(effects) == ["EOP 0"])
+    }
+
+    @Test func newDeviceGetsARefreshFirstAndItIsPublishedAsACommand() {
+        var queue = DeviceQueue(device: DispatchDevice(deviceID: Self.device, partition: 3), commands: [], policy: DispatchPolicy())
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        let delivered = Self.deliveries(effects)
+        #expect(delivered.count == 3)
+        #expect(delivered[0].hasPrefix("refresh-"))
+        #expect(Array(delivered.dropFirst()) == ["a", "EOP 2"])
+        #expect(effects.contains { if case .command(let envelope) = $0 { return envelope.requested.command.commandID == delivered[0] } else { return false } })
+        // Its success marks the device synchronised: the next session plans no Refresh.
+        _ = queue.result(Self.result(delivered[0], .succeeded), now: Self.t0)
+        #expect(queue.device.needsRefresh == false)
+        #expect(queue.device.lastFullSyncAt == Self.t0)
+        _ = queue.presence(Self.presence(.sessionClosed), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        let next = queue.presence(Self.presence(.sessionOpened), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(!Self.deliveries(next).contains { $0.hasPrefix("refresh-") })
+    }
+
+    @Test func commandQueuedForAnIdleCWMPDeviceTriggersOneConnectionRequestWithBackoff() {
+        var queue = Self.cwmpQueue()
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionClosed), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(queue.request(Self.command("a"), now: Self.t0)) == ["CR"])
+        // A second command right after does not ask again.
+        #expect(Self.deliveries(queue.request(Self.command("b"), now: Self.t0.addingTimeInterval(1))) == [])
+        #expect(queue.wakeAt == Self.t0.addingTimeInterval(30))
+        #expect(Self.deliveries(queue.tick(now: Self.t0.addingTimeInterval(29))) == [])
+        #expect(Self.deliveries(queue.tick(now: Self.t0.addingTimeInterval(30))) == ["CR"])
+        // Backoff doubles: the third request waits 60 s more.
+        #expect(queue.wakeAt == Self.t0.addingTimeInterval(90))
+        // The session that follows plans both.
+        let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0.addingTimeInterval(31))
+        #expect(Self.deliveries(effects) == ["a", "b", "EOP 2"])
+        #expect(queue.device.connectionRequests == 0)
+    }
+
+    @Test func notDeliveredGoesBackToTheQueueAndRunsInTheNextSession() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        _ = queue.result(Self.result("a", .notDelivered, attempt: 1, retriable: true), now: Self.t0)
+        #expect(queue.command("a")?.state == .queued)
+        #expect(queue.command("a")?.failures == 0)
+        _ = queue.presence(Self.presence(.sessionClosed), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(effects) == ["a", "EOP 1"])
+        #expect(queue.command("a")?.dispatches == 2)
+        // A stale result of the first delivery changes nothing.
+        _ = queue.result(Self.result("a", .notDelivered, attempt: 1, retriable: true), now: Self.t0)
+        #expect(queue.command("a")?.state == .dispatched)
+    }
+
+    @Test func sessionThatVanishesWithoutAResultReturnsItsCommands() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        // The ingress died: the next session (another pod) gets the command again.
+        let effects = queue.presence(Self.presence(.sessionOpened, instance: "cwmp-1"), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(effects.contains { if case .deliver(let instance, _) = $0 { return instance == "cwmp-1" } else { return false } })
+        #expect(Self.deliveries(effects) == ["a", "EOP 1"])
+    }
+
+    @Test func deliveryTimeoutRequeues() {
+        var queue = Self.uspQueue()
+        _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        #expect(queue.wakeAt == Self.t0.addingTimeInterval(600))
+        let effects = queue.tick(now: Self.t0.addingTimeInterval(600))
+        // Requeued and, the device being connected, delivered again at once.
+        #expect(Self.deliveries(effects) == ["a"])
+        #expect(queue.command("a")?.dispatches == 2)
+    }
+
+    @Test func retriableFailureBacksOffThenGivesUpAfterMaxFailures() {
+        var queue = Self.uspQueue()
+        _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        var now = Self.t0
+        for failure in 1..<5 {
+            let effects = queue.result(Self.result("a", .failed, attempt: UInt32(failure), retriable: true), now: now)
+            #expect(Self.deliveries(effects) == [])
+            #expect(queue.command("a")?.state == .queued)
+            let backoff = 30 * pow(2, Double(failure - 1))
+            #expect(queue.command("a")?.retryAt == now.addingTimeInterval(backoff))
+            now = now.addingTimeInterval(backoff)
+            #expect(Self.deliveries(queue.tick(now: now)) == ["a"])
+        }
+        let last = queue.result(Self.result("a", .failed, attempt: 5, retriable: true), now: now)
+        #expect(queue.command("a")?.state == .failed)
+        #expect(Self.results(last) == ["a:failed"])
+    }
+
+    @Test func finalFailureFailsDependentsButNotIndependentCommands() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        _ = queue.request(Self.command("b"), now: Self.t0)
+        _ = queue.request(Self.command("c", independent: true), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        let effects = queue.result(Self.result("a", .failed), now: Self.t0)
+        #expect(queue.command("b")?.state == .failed)
+        #expect(queue.command("b")?.lastError?.code == TwinfleetErrorCode.predecessorFailed.rawValue)
+        #expect(Self.results(effects) == ["b:failed"])
+        #expect(queue.command("c")?.state == .dispatched)
+        // The session's NOT_DELIVERED for b comes too late to change anything.
+        _ = queue.result(Self.result("b", .notDelivered, retriable: true), now: Self.t0)
+        #expect(queue.command("b")?.state == .failed)
+    }
+
+    @Test func dependentWaitsForItsPredecessorsNotBeforeTimeButIndependentDoesNot() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("later", notBefore: Self.t0.addingTimeInterval(3600)), now: Self.t0)
+        _ = queue.request(Self.command("dependent"), now: Self.t0)
+        _ = queue.request(Self.command("free", independent: true), now: Self.t0)
+        let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(effects) == ["free", "EOP 1"])
+    }
+
+    @Test func uspDeliversOneDependentAtATimeAndTheNextOnSuccess() {
+        var queue = Self.uspQueue()
+        _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(queue.request(Self.command("a"), now: Self.t0)) == ["a"])
+        #expect(Self.deliveries(queue.request(Self.command("b"), now: Self.t0)) == [])
+        #expect(Self.deliveries(queue.request(Self.command("c", independent: true), now: Self.t0)) == ["c"])
+        _ = queue.result(Self.result("a", .delivered), now: Self.t0)
+        #expect(Self.deliveries(queue.result(Self.result("a", .succeeded), now: Self.t0)) == ["b"])
+    }
+
+    @Test func uspDisconnectRequeuesAndReconnectElsewhereReroutes() {
+        var queue = Self.uspQueue()
+        _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        _ = queue.presence(Self.presence(.disconnected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        #expect(queue.command("a")?.state == .queued)
+        #expect(Self.deliveries(queue.request(Self.command("b", independent: true), now: Self.t0)) == [])
+        let effects = queue.presence(Self.presence(.connected, instance: "usp-1"), sessionID: "c2", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(effects) == ["a", "b"])
+        #expect(effects.allSatisfy { if case .deliver(let instance, _) = $0 { return instance == "usp-1" } else { return true } })
+    }
+
+    @Test func expiryCancellationAndIdempotency() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("old", expiresAt: Self.t0.addingTimeInterval(60)), now: Self.t0)
+        _ = queue.request(Self.command("x", key: "k1"), now: Self.t0)
+        #expect(queue.request(Self.command("y", key: "k1"), now: Self.t0).isEmpty)
+        #expect(queue.request(Self.command("x"), now: Self.t0).isEmpty)
+        #expect(queue.wakeAt == Self.t0.addingTimeInterval(60))
+        let cancelled = queue.cancel("x", reason: "superseded", now: Self.t0)
+        #expect(Self.results(cancelled) == ["x:cancelled"])
+        let expired = queue.tick(now: Self.t0.addingTimeInterval(61))
+        #expect(Self.results(expired) == ["old:expired"])
+        #expect(queue.commands.allSatisfy { $0.state.isFinal })
+        // A cancellation of a command in flight takes effect when it comes back undelivered.
+        _ = queue.request(Self.command("z"), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(queue.cancel("z", reason: "", now: Self.t0).isEmpty)
+        _ = queue.result(Self.result("z", .notDelivered, retriable: true), now: Self.t0)
+        #expect(queue.command("z")?.state == .cancelled)
+    }
+
+    @Test func transferCompleteUnderTheCommandKeyFinishesTheDownload() {
+        var queue = Self.cwmpQueue()
+        var download = Self.command("fw")
+        var body = Twinfleet_Bus_V1_Download()
+        body.url = "http://files/fw.bin"
+        body.commandKey = "campaign-7"
+        download.download = body
+        _ = queue.request(download, now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        _ = queue.result(Self.result("fw", .inProgress), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionClosed), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(queue.command("fw")?.state == .inProgress)
+        var complete = Self.result("campaign-7", .succeeded, attempt: 0)
+        complete.instanceID = "cwmp-1"
+        _ = queue.result(complete, now: Self.t0)
+        #expect(queue.command("fw")?.state == .succeeded)
+    }
+
+    @Test func ownResultsAreIgnored() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        var echo = Self.result("a", .failed)
+        echo.instanceID = "command-dispatcher-0"
+        #expect(queue.result(echo, now: Self.t0).isEmpty)
+        #expect(queue.command("a")?.state == .queued)
+    }
+}
