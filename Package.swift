@@ -80,14 +80,14 @@ let package = Package(
         shared("Dispatcher", deps: ["ShardedPostgres", "BusContracts", "Kafka", postgres, protobuf, logging, metrics, lifecycle]),
         service("CommandDispatcher", deps: ["Dispatcher", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
         service("TwinStore", deps: ["Twin", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
-        service("CWMPIngress", deps: ["CWMPSession", "CWMPCodec", "HTTPAuth", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), logging, metrics, lifecycle, nioLocks, protobuf]),
+        service("CWMPIngress", deps: ["CWMPSession", "CWMPCodec", "HTTPAuth", "Kafka", asyncHTTPClient, nio, "BusContracts", "ServiceRuntime", "TwinfleetConfig", hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), logging, metrics, lifecycle, nioLocks, protobuf]),
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
             name: "DevTool",
             dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "FleetQuery", "DataModel", "TwinfleetModel", protobuf, argumentParser, postgres, logging, lifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Tools/DevTool"),
 
-        .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", asyncHTTPClient, postgres, logging, nioPosix], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", "CWMPCodec", "HTTPAuth", "TwinfleetModel", asyncHTTPClient, hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), postgres, logging, nioPosix], path: "Tests/TestSupport"),
         tests("TwinfleetModelTests", deps: ["TwinfleetModel"]),
         tests("CWMPSessionTests", deps: ["CWMPSession", "CWMPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         tests("HTTPAuthTests", deps: ["HTTPAuth"]),

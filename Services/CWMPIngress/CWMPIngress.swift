@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BusContracts
 import CWMPSession
 import Foundation
@@ -21,9 +22,13 @@ extension ConfigKey {
     static let cwmpMaxSessions = ConfigKey("cwmp.max-sessions", default: "10000", "cwmp-ingress: most live sessions; further CPEs get 503 with Retry-After")
     static let cwmpPlanWaitMs = ConfigKey("cwmp.plan-wait-ms", default: "5000", "cwmp-ingress: how long an empty POST waits for the dispatcher's plan before the session ends with 204")
     static let cwmpIdleTimeoutMs = ConfigKey("cwmp.idle-timeout-ms", default: "30000", "cwmp-ingress: a session without a request for this long ends")
+    static let cwmpCRUsername = ConfigKey("cwmp.cr-username", default: "", "cwmp-ingress: username of the connection requests sent to CPEs (their ManagementServer.ConnectionRequestUsername)")
+    static let cwmpCRPassword = ConfigKey("cwmp.cr-password", default: "", "cwmp-ingress: password of the connection requests sent to CPEs; never logged")
+    static let cwmpCRTimeoutMs = ConfigKey("cwmp.cr-timeout-ms", default: "5000", "cwmp-ingress: how long a connection request to a CPE may take")
+    static let cwmpCRMaxInFlight = ConfigKey("cwmp.cr-max-in-flight", default: "256", "cwmp-ingress: most connection requests in flight; further ones are dropped (the dispatcher asks again)")
     static let cwmpKeys: [ConfigKey] = [
         .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
-        .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs,
+        .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
     ]
 }
 
@@ -66,10 +71,25 @@ struct CWMPIngress {
                 boot.logger.info("ACS endpoint listening", metadata: ["cwmp.port": "\(channel.localAddress?.port ?? 0)"])
             },
             logger: boot.logger)
+        // Connection requests: our own client, so that redirects are never followed.
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        clientConfiguration.connectionPool.idleTimeout = .seconds(5)
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        let requester = ConnectionRequester(
+            client: httpClient, username: boot.require { try $0.string(.cwmpCRUsername) }, password: boot.require { try $0.string(.cwmpCRPassword) },
+            timeout: .milliseconds(boot.require { try $0.int(.cwmpCRTimeoutMs, in: 100...60_000) }),
+            maxInFlight: boot.require { try $0.int(.cwmpCRMaxInFlight, in: 1...100_000) }, logger: boot.logger)
         boot.health.register("cwmp-inbox")
         let inbox = DeliveryInbox(
-            hub: hub, publisher: publisher, kafka: kafka, instanceID: boot.runtime.instanceID, health: boot.health, logger: boot.logger)
+            hub: hub, publisher: publisher, kafka: kafka, instanceID: boot.runtime.instanceID, connectionRequests: requester,
+            health: boot.health, logger: boot.logger)
         let operations = OperationsServer.application(runtime: boot.runtime, health: boot.health, registry: boot.registry, logger: boot.logger)
-        try await boot.run([producer, inbox, acs, operations])
+        do {
+            try await boot.run([producer, inbox, acs, operations])
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
     }
 }

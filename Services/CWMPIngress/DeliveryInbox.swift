@@ -13,6 +13,7 @@ struct DeliveryInbox: Service {
     let publisher: RecordPublisher
     let kafka: KafkaConfiguration
     let instanceID: String
+    let connectionRequests: ConnectionRequester
     let health: HealthState
     let logger: Logger
 
@@ -39,6 +40,15 @@ struct DeliveryInbox: Service {
                 for record in batch {
                     guard let delivery = try? Twinfleet_Bus_V1_Delivery(serializedBytes: record.value) else {
                         logger.warning("undecodable delivery dropped", metadata: [KafkaLogKey.offset: "\(record.offset)"])
+                        continue
+                    }
+                    if case .connectionRequest(let request)? = delivery.body {
+                        // For an idle device; one already in a session here gets its plan there.
+                        if await hub.hasSession(ofDevice: delivery.deviceID) {
+                            logger.debug("connection request for a device in session skipped", metadata: ["cpe.device.id": "\(delivery.deviceID)"])
+                        } else {
+                            connectionRequests.start(request, deviceID: delivery.deviceID)
+                        }
                         continue
                     }
                     let outcome = await hub.receive(delivery, now: Date())

@@ -69,6 +69,9 @@ actor SessionHub {
 
     func contains(_ sessionID: String) -> Bool { table.contains(sessionID) }
 
+    /// Whether the device is in a session on this instance now.
+    func hasSession(ofDevice deviceID: String) -> Bool { table.sessionID(ofDevice: deviceID) != nil }
+
     /// An HTTP POST: continues the session of `sessionID`, or opens `context`'s session.
     func receive(_ request: CWMPHTTPRequest, sessionID: String?, opening context: CWMPSessionContext, now: Date) -> (sessionID: String, outcome: HubOutcome) {
         var id = context.sessionID

@@ -24,6 +24,9 @@ public enum TwinfleetErrorCode: Int32, Sendable, Hashable, CaseIterable {
     /// 1008: not run because a command queued before it (and not `independent`) failed or
     /// expired; the device's queue moves on instead of waiting for ever.
     case predecessorFailed = 1008
+    /// 1009: dropped because another command of the device already used its idempotency key
+    /// (reported CANCELLED).
+    case duplicate = 1009
 
     /// What the code means, for people.
     public var meaning: String {
@@ -36,6 +39,7 @@ public enum TwinfleetErrorCode: Int32, Sendable, Hashable, CaseIterable {
         case .sessionFull: "too many commands for one session"
         case .malformedResponse: "the device's answer could not be read"
         case .predecessorFailed: "an earlier command of the device failed"
+        case .duplicate: "duplicate idempotency key"
         }
     }
 }

@@ -104,6 +104,14 @@ public struct DispatchDevice: Sendable, Equatable {
     }
 }
 
+/// One state change of a command.
+public struct Transition: Sendable, Equatable {
+    public var commandID: String
+    /// Nil when the command was just queued.
+    public var from: CommandState?
+    public var to: CommandState
+}
+
 /// What a transition asks the world to do, in order.
 public enum DispatchEffect: Sendable, Equatable {
     /// A record for the instance's inbox `cpe.deliveries.v1.<instance>`.
@@ -138,6 +146,8 @@ public struct DeviceQueue: Sendable {
     public private(set) var commands: [QueuedCommand]
     /// IDs of commands whose row must be written.
     public private(set) var changed: Set<String> = []
+    /// Every state change since the load, in order.
+    public private(set) var transitions: [Transition] = []
     public private(set) var deviceChanged = false
     /// IDs and idempotency keys the device already used (final commands included).
     private var knownIDs: Set<String>
@@ -185,14 +195,26 @@ public struct DeviceQueue: Sendable {
 
     /// A CommandRequested. Duplicates (same ID, or same idempotency key) are ignored.
     public mutating func request(_ command: Twinfleet_Bus_V1_Command, now: Date) -> [DispatchEffect] {
+        let before = commands.count
         let effects = enqueue(command, now: now)
-        return effects.isEmpty ? [] : effects + pump(now: now)
+        return commands.count == before ? effects : effects + pump(now: now)
     }
 
     /// Queues a command and returns its ACCEPTED result; nothing when it is a duplicate.
     private mutating func enqueue(_ command: Twinfleet_Bus_V1_Command, now: Date) -> [DispatchEffect] {
         let key = command.idempotencyKey
-        guard !knownIDs.contains(command.commandID), key.isEmpty || !knownKeys.contains(key) else { return [] }
+        // The same command again (a producer's retry): nothing to say.
+        guard !knownIDs.contains(command.commandID) else { return [] }
+        if !key.isEmpty, knownKeys.contains(key) {
+            // Another command with a used key: dropped, and said so, so that the twin does not
+            // show it (and its desired values) as pending for ever.
+            var duplicate = QueuedCommand(command: command, sequence: 0, createdAt: now)
+            duplicate.state = .cancelled
+            var error = Twinfleet_Bus_V1_CommandError()
+            error.code = TwinfleetErrorCode.duplicate.rawValue
+            error.message = "idempotency key \(key.debugDescription) was already used by another command of the device"
+            return [.result(result(for: duplicate, .cancelled, error: error, now: now))]
+        }
         knownIDs.insert(command.commandID)
         if !key.isEmpty { knownKeys.insert(key) }
         if device.tenantID.isEmpty, !command.tenantID.isEmpty {
@@ -231,12 +253,12 @@ public struct DeviceQueue: Sendable {
         switch result.status {
         case .delivered:
             guard sameAttempt, current.state == .dispatched else { return [] }
-            commands[index].state = .delivered
+            move(index, to: .delivered)
             changed.insert(current.id)
             return []
         case .inProgress:
             guard sameAttempt, current.state == .dispatched || current.state == .delivered else { return [] }
-            commands[index].state = .inProgress
+            move(index, to: .inProgress)
             changed.insert(current.id)
             return []
         case .succeeded:
@@ -253,7 +275,7 @@ public struct DeviceQueue: Sendable {
             commands[index].lastError = result.error
             if result.error.retriable, !current.cancelRequested, current.failures + 1 < policy.maxFailures {
                 commands[index].failures += 1
-                commands[index].state = .queued
+                move(index, to: .queued)
                 commands[index].retryAt = now.addingTimeInterval(policy.retryDelay(afterFailures: commands[index].failures))
                 changed.insert(current.id)
                 return pump(now: now)
@@ -415,7 +437,7 @@ public struct DeviceQueue: Sendable {
     }
 
     private mutating func dispatch(at index: Int, instance: String, now: Date) -> DispatchEffect {
-        commands[index].state = .dispatched
+        move(index, to: .dispatched)
         commands[index].dispatches += 1
         commands[index].instanceID = instance
         commands[index].sessionID = device.sessionID
@@ -471,6 +493,15 @@ public struct DeviceQueue: Sendable {
         let position = commands.firstIndex { QueuedCommand.runsBefore(command, $0) } ?? commands.endIndex
         commands.insert(command, at: position)
         changed.insert(command.id)
+        transitions.append(Transition(commandID: command.id, from: nil, to: command.state))
+    }
+
+    /// Moves a command to another state and records the transition.
+    private mutating func move(_ index: Int, to state: CommandState) {
+        let from = commands[index].state
+        commands[index].state = state
+        changed.insert(commands[index].id)
+        if from != state { transitions.append(Transition(commandID: commands[index].id, from: from, to: state)) }
     }
 
     /// Back to the queue after a delivery that did not reach the device.
@@ -484,7 +515,7 @@ public struct DeviceQueue: Sendable {
             failure.message = "not delivered after \(commands[index].dispatches) deliveries"
             return finish(at: index, .failed, error: failure, now: now)
         }
-        commands[index].state = .queued
+        move(index, to: .queued)
         commands[index].sessionID = nil
         commands[index].dispatchedAt = nil
         return []
@@ -495,7 +526,7 @@ public struct DeviceQueue: Sendable {
     private mutating func finish(at index: Int, _ state: CommandState, error: Twinfleet_Bus_V1_CommandError?, now: Date,
                                  publish: Bool = true) -> [DispatchEffect] {
         let command = commands[index]
-        commands[index].state = state
+        move(index, to: state)
         commands[index].finishedAt = now
         if let error { commands[index].lastError = error }
         changed.insert(command.id)
@@ -520,7 +551,7 @@ public struct DeviceQueue: Sendable {
                 var failure = Twinfleet_Bus_V1_CommandError()
                 failure.code = TwinfleetErrorCode.predecessorFailed.rawValue
                 failure.message = "command \(command.id) before it \(state == .expired ? "expired" : "failed")"
-                commands[later].state = .failed
+                move(later, to: .failed)
                 commands[later].finishedAt = now
                 commands[later].lastError = failure
                 changed.insert(commands[later].id)

@@ -10,11 +10,9 @@ import SwiftProtobuf
 /// caller's transaction. Device rows are locked (`FOR UPDATE`), so the record consumer and the
 /// clock never interleave on one device.
 public enum DispatchStore {
-    /// What was loaded, to tell changes from the state before.
+    /// The queues of the devices loaded.
     public struct Loaded: Sendable {
         public var queues: [String: DeviceQueue]
-        /// State of each open command at load time.
-        var before: [String: CommandState]
     }
 
     /// Loads the queues of `devices` (ID → partition). Devices without a row start empty.
@@ -48,7 +46,6 @@ public enum DispatchStore {
             found[device.deviceID] = device
         }
         var open: [String: [QueuedCommand]] = [:]
-        var before: [String: CommandState] = [:]
         let commandRows = try await connection.query("""
             SELECT device_id, command, sequence, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at,
                    cancel_requested, last_error_code, last_error, created_at
@@ -73,7 +70,6 @@ public enum DispatchStore {
                 error.message = try c[12].decode(String?.self) ?? ""
                 queued.lastError = error
             }
-            before[queued.id] = queued.state
             open[try c[0].decode(String.self), default: []].append(queued)
         }
         var knownIDs: [String: Set<String>] = [:], knownKeys: [String: Set<String>] = [:]
@@ -94,7 +90,7 @@ public enum DispatchStore {
                 device: device ?? DispatchDevice(deviceID: id, partition: partition), commands: open[id] ?? [],
                 knownIDs: knownIDs[id] ?? [], knownKeys: knownKeys[id] ?? [], policy: policy, isNew: device == nil)
         }
-        return Loaded(queues: queues, before: before)
+        return Loaded(queues: queues)
     }
 
     /// Writes changed devices, commands and their transitions, and appends the effects to the
@@ -103,7 +99,7 @@ public enum DispatchStore {
         _ loaded: Loaded, effects: [(partition: Int32, effect: DispatchEffect)], now: Date,
         connection: PostgresConnection, logger: Logger
     ) async throws {
-        var transitions: [(command: QueuedCommand, device: String, partition: Int32, from: CommandState?)] = []
+        var transitions: [(transition: Transition, command: QueuedCommand, device: String, partition: Int32)] = []
         for queue in loaded.queues.values.sorted(by: { $0.device.deviceID < $1.device.deviceID }) {
             let device = queue.device
             if queue.deviceChanged || !queue.changed.isEmpty {
@@ -123,29 +119,30 @@ public enum DispatchStore {
                         next_sequence = EXCLUDED.next_sequence, wake_at = EXCLUDED.wake_at, updated_at = EXCLUDED.updated_at
                     """, logger: logger)
             }
+            var byID: [String: QueuedCommand] = [:]
             for command in queue.commands where queue.changed.contains(command.id) {
                 try await upsert(command, device: device, now: now, connection: connection, logger: logger)
-                let from = loaded.before[command.id]
-                if from != command.state || from == nil {
-                    transitions.append((command, device.deviceID, device.partition, from))
-                }
+                byID[command.id] = command
+            }
+            for transition in queue.transitions {
+                if let command = byID[transition.commandID] { transitions.append((transition, command, device.deviceID, device.partition)) }
             }
         }
         if !transitions.isEmpty {
             let detail: [String] = transitions.map { t in
-                switch t.command.state {
+                switch t.transition.to {
                 case .dispatched: "delivery \(t.command.dispatches) to \(t.command.instanceID ?? "?") session \(t.command.sessionID ?? "")"
                 case .failed, .cancelled, .expired: t.command.lastError.map { "\($0.code) \($0.message)" } ?? ""
-                case .queued: t.from == nil ? "" : (t.command.retryAt.map { "retry at \($0)" } ?? "back in the queue")
+                case .queued: t.transition.from == nil ? "" : (t.command.retryAt.map { "retry at \($0)" } ?? "back in the queue")
                 default: ""
                 }
             }
             try await connection.query("""
                 INSERT INTO dispatcher_transitions (command_id, device_id, partition, at, ordinal, from_state, to_state, dispatches, detail)
-                SELECT * FROM unnest(\(transitions.map(\.command.id))::text[], \(transitions.map(\.device))::text[],
+                SELECT * FROM unnest(\(transitions.map(\.transition.commandID))::text[], \(transitions.map(\.device))::text[],
                     \(transitions.map(\.partition))::int[], \(transitions.map { _ in now })::timestamptz[],
-                    \(Array(Int32(0)..<Int32(transitions.count)))::int[], \(transitions.map { $0.from?.rawValue ?? "" })::text[],
-                    \(transitions.map(\.command.state.rawValue))::text[], \(transitions.map { Int32($0.command.dispatches) })::int[], \(detail)::text[])
+                    \(Array(Int32(0)..<Int32(transitions.count)))::int[], \(transitions.map { $0.transition.from?.rawValue ?? "" })::text[],
+                    \(transitions.map(\.transition.to.rawValue))::text[], \(transitions.map { Int32($0.command.dispatches) })::int[], \(detail)::text[])
                 """, logger: logger)
         }
         var records: [(partition: Int32, record: OutgoingRecord)] = []

@@ -166,10 +166,17 @@ enum CommandTracking {
             if let bytes, bytes.readableBytes > 0 { stored = try? Twinfleet_Bus_V1_Command(serializedBytes: Array(buffer: bytes)) }
         }
         guard moved, final else { return nil }
-        try await connection.query("""
+        var cleared: [String] = []
+        for try await path in try await connection.query("""
             UPDATE parameters SET desired_value = NULL, desired_type = NULL, desired_command_id = NULL, desired_at = NULL
             WHERE device_id = \(result.deviceID) AND desired_command_id = \(result.commandID)
-            """, logger: logger)
+            RETURNING path
+            """, logger: logger).decode(String.self) {
+            cleared.append(path)
+        }
+        if !cleared.isEmpty, status != .succeeded {
+            try await restoreDesired(device: result.deviceID, paths: Set(cleared), connection: connection, logger: logger)
+        }
 
         var update = TwinUpdate(deviceID: result.deviceID, partition: record.partition, occurredAt: at, cause: cause, newDevice: nil)
         update.isContact = false
@@ -191,6 +198,31 @@ enum CommandTracking {
             }
         }
         return update
+    }
+
+    /// After a Set ends without effect (failed, expired, cancelled), the paths it desired show
+    /// the newest Set still pending for them, if any.
+    private static func restoreDesired(device: String, paths: Set<String>, connection: PostgresConnection, logger: Logger) async throws {
+        var latest: [String: (value: String, type: String, commandID: String, at: Date)] = [:]
+        let rows = try await connection.query("""
+            SELECT command_id, command, created_at FROM device_commands
+            WHERE device_id = \(device) AND NOT final AND kind = 'set-parameters' AND command IS NOT NULL
+            ORDER BY created_at, command_id
+            """, logger: logger)
+        for try await (commandID, bytes, created) in rows.decode((String, ByteBuffer, Date).self) {
+            guard let command = try? Twinfleet_Bus_V1_Command(serializedBytes: Array(buffer: bytes)),
+                  case .setParameters(let set)? = command.kind else { continue }
+            for parameter in set.parameters.compactMap({ try? Parameter($0) }) where paths.contains(parameter.path.rawValue) {
+                latest[parameter.path.rawValue] = (parameter.value.wireString, parameter.value.type.rawValue, commandID, created)
+            }
+        }
+        for (path, desired) in latest.sorted(by: { $0.key < $1.key }) {
+            try await connection.query("""
+                UPDATE parameters SET desired_value = \(desired.value), desired_type = \(desired.type),
+                    desired_command_id = \(desired.commandID), desired_at = \(desired.at)
+                WHERE device_id = \(device) AND path = \(path) AND desired_command_id IS NULL
+                """, logger: logger)
+        }
     }
 
     /// Commands and results must name a device the twin knows.

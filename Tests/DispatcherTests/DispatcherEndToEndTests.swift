@@ -1,0 +1,129 @@
+import BusContracts
+import Foundation
+import Kafka
+import PostgresNIO
+import ShardedPostgres
+import Testing
+import TestSupport
+
+/// The offline queue end to end: real twin-store, command-dispatcher and cwmp-ingress processes,
+/// real PostgreSQL shards, the dev broker, and test CPEs speaking HTTP/SOAP with Digest.
+@Suite(.serialized) struct DispatcherEndToEndTests {
+    static func set(_ id: String, device: String, path: String, value: String, key: String = "", expiresIn: TimeInterval? = nil) -> Twinfleet_Bus_V1_Command {
+        var command = Twinfleet_Bus_V1_Command()
+        command.commandID = id
+        command.deviceID = device
+        command.tenantID = "default"
+        command.idempotencyKey = key
+        command.createdAtUs = Date().unixMicroseconds
+        if let expiresIn { command.expiresAtUs = Date().addingTimeInterval(expiresIn).unixMicroseconds }
+        var parameter = Twinfleet_Bus_V1_Parameter()
+        parameter.path = path
+        parameter.value.stringValue = value
+        command.setParameters.parameters = [parameter]
+        return command
+    }
+
+    static func state(_ harness: PlatformHarness, _ postgres: ShardedPostgres, _ id: String) async throws -> String? {
+        try await harness.text(postgres, "SELECT state FROM dispatcher_commands WHERE command_id = \(id)")
+    }
+
+    @Test func offlineQueueIsDeliveredInTheNextSessionAndLandsInTheTwin() async throws {
+        let harness = try await PlatformHarness.start()
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        do {
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                let serial = "E" + UUID().uuidString.prefix(8)
+                let cpe = harness.cpe(serial: serial)
+                let device = await cpe.deviceID
+
+                // First contact (BOOTSTRAP): the dispatcher plans a Refresh of the whole model.
+                let first = try await cpe.session(events: ["0 BOOTSTRAP", "1 BOOT"])
+                #expect(first.first == "GetParameterNames", "\(first)\n\(harness.logs)")
+                #expect(first.contains("GetParameterValues"))
+                let synced = await eventually(timeout: .seconds(30)) {
+                    (try? await harness.text(postgres, "SELECT value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.2.SSID'")) == "guest"
+                }
+                #expect(synced, "the refresh did not reach the twin\n\(harness.logs)")
+
+                // Offline: a Set, a duplicate by idempotency key, one cancelled, one that expires.
+                try await harness.queue(Self.set("set-\(serial)", device: device, path: "Device.WiFi.SSID.1.SSID", value: "new-ssid", key: "k-\(serial)"), producer: producer)
+                try await harness.queue(Self.set("dup-\(serial)", device: device, path: "Device.WiFi.SSID.1.SSID", value: "duplicate", key: "k-\(serial)"), producer: producer)
+                try await harness.queue(Self.set("cancel-\(serial)", device: device, path: "Device.WiFi.SSID.2.SSID", value: "cancelled"), producer: producer)
+                try await harness.cancel("cancel-\(serial)", device: device, producer: producer)
+                var expiring = Self.set("expire-\(serial)", device: device, path: "Device.WiFi.SSID.2.Enable", value: "true", expiresIn: 1)
+                expiring.independent = true
+                try await harness.queue(expiring, producer: producer)
+                let queued = await eventually(timeout: .seconds(30)) {
+                    let set = try? await Self.state(harness, postgres, "set-\(serial)")
+                    let cancelled = try? await Self.state(harness, postgres, "cancel-\(serial)")
+                    let expired = try? await Self.state(harness, postgres, "expire-\(serial)")
+                    return set == "queued" && cancelled == "cancelled" && expired == "expired"
+                }
+                #expect(queued, "\(harness.logs)")
+                #expect(try await Self.state(harness, postgres, "dup-\(serial)") == nil)
+                // The twin shows the desired value while the device is away.
+                let desired = await eventually(timeout: .seconds(30)) {
+                    (try? await harness.text(postgres, "SELECT desired_value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.1.SSID'")) == "new-ssid"
+                }
+                #expect(desired)
+
+                // The next periodic session carries the Set, and only it.
+                let second = try await cpe.session(events: ["2 PERIODIC"])
+                #expect(second == ["SetParameterValues"], "\(second)\n\(harness.logs)")
+                #expect(await cpe.value("Device.WiFi.SSID.1.SSID") == "new-ssid")
+                #expect(await cpe.value("Device.WiFi.SSID.2.SSID") == "guest")
+                let landed = await eventually(timeout: .seconds(30)) {
+                    let state = try? await Self.state(harness, postgres, "set-\(serial)")
+                    let value = try? await harness.text(postgres, "SELECT value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.1.SSID' AND desired_value IS NULL")
+                    return state == "succeeded" && value == "new-ssid"
+                }
+                #expect(landed, "\(harness.logs)")
+                let status = try await harness.text(postgres, "SELECT status FROM device_commands WHERE command_id = \("set-\(serial)")")
+                #expect(status == "succeeded")
+                // The duplicate is reported cancelled, so the twin does not show it pending.
+                let duplicate = try await harness.text(postgres, "SELECT status FROM device_commands WHERE command_id = \("dup-\(serial)")")
+                #expect(duplicate == "cancelled")
+                // Nothing is left: the third session is empty.
+                #expect(try await cpe.session(events: ["2 PERIODIC"]) == [])
+                let transitions = try await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_transitions WHERE command_id = \("set-\(serial)")")
+                #expect(transitions == 4, "queued, dispatched, delivered, succeeded")
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+
+    @Test func connectionRequestBringsAnIdleDeviceIn() async throws {
+        let harness = try await PlatformHarness.start()
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        do {
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                let serial = "C" + UUID().uuidString.prefix(8)
+                let cpe = harness.cpe(serial: serial)
+                let device = await cpe.deviceID
+                _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
+                try await cpe.session(events: ["0 BOOTSTRAP"])
+                #expect(await cpe.connectionRequests == 0)
+
+                try await harness.queue(Self.set("cr-\(serial)", device: device, path: "Device.ManagementServer.PeriodicInformInterval", value: "600"), producer: producer)
+                let applied = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                    await cpe.value("Device.ManagementServer.PeriodicInformInterval") == "600"
+                }
+                #expect(applied, "\(harness.logs)")
+                #expect(await cpe.connectionRequests >= 1)
+                #expect(await cpe.refusedConnectionRequests == 0)
+                let sessions = await cpe.sessions
+                #expect(sessions.count == 2)
+                let done = await eventually(timeout: .seconds(30)) { (try? await Self.state(harness, postgres, "cr-\(serial)")) == "succeeded" }
+                #expect(done, "\(harness.logs)")
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+}

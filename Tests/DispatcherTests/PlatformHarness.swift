@@ -1,0 +1,154 @@
+import AsyncHTTPClient
+import BusContracts
+import Foundation
+import Kafka
+import PostgresNIO
+import ShardedPostgres
+import SwiftProtobuf
+import Testing
+import TestSupport
+
+/// The real executables on the test PostgreSQL and the dev broker: twin-store,
+/// command-dispatcher and one cwmp-ingress instance with its inbox, on the platform topics.
+final class PlatformHarness: @unchecked Sendable {
+    let environment: TestEnvironment
+    let databases: TestDatabases
+    let instance: String
+    let acsURL: String
+    let cpeUsername = "cpe"
+    let cpePassword = "cpe-test-password"
+    let crUsername = "acs"
+    let crPassword = "cr-test-password"
+    private(set) var twinStore: ChildProcess?
+    private(set) var dispatcher: ChildProcess?
+    private(set) var ingress: ChildProcess?
+    private let cwmpPort: Int
+    private let dispatcherGroup = TestEnvironment.unique("dispatcher")
+    private let twinGroup = TestEnvironment.unique("twin-store")
+
+    private init(environment: TestEnvironment, databases: TestDatabases, instance: String, cwmpPort: Int) {
+        self.environment = environment
+        self.databases = databases
+        self.instance = instance
+        self.cwmpPort = cwmpPort
+        acsURL = "http://127.0.0.1:\(cwmpPort)/acs"
+    }
+
+    static func start() async throws -> PlatformHarness {
+        let environment = try TestEnvironment.current()
+        let databases = try await TestDatabases.create(shards: 2, in: environment)
+        let instance = TestEnvironment.unique("cwmp")
+        try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
+        let harness = PlatformHarness(environment: environment, databases: databases, instance: instance, cwmpPort: Int.random(in: 30_000..<60_000))
+        try await harness.startTwinStore()
+        try await harness.startDispatcher()
+        try await harness.startIngress()
+        return harness
+    }
+
+    func variables(ops port: Int) -> [String: String] {
+        var variables = environment.childEnvironment(postgres: databases)
+        variables["HTTP_HOST"] = "127.0.0.1"
+        variables["HTTP_PORT"] = String(port)
+        return variables
+    }
+
+    func startTwinStore() async throws {
+        let port = Int.random(in: 30_000..<60_000)
+        var variables = variables(ops: port)
+        variables["TWINSTORE_GROUP"] = twinGroup
+        twinStore = try await launch("twinfleet-twin-store", variables, ops: port)
+    }
+
+    func startDispatcher() async throws {
+        let port = Int.random(in: 30_000..<60_000)
+        var variables = variables(ops: port)
+        variables["DISPATCHER_GROUP"] = dispatcherGroup
+        variables["DISPATCHER_TICK_MS"] = "100"
+        variables["DISPATCHER_CONNECTION_REQUEST_BASE_SECONDS"] = "3"
+        variables["DISPATCHER_RETRY_BASE_SECONDS"] = "1"
+        variables["DISPATCHER_BATCH_SIZE"] = "50"
+        dispatcher = try await launch("twinfleet-command-dispatcher", variables, ops: port)
+    }
+
+    func startIngress() async throws {
+        let port = Int.random(in: 30_000..<60_000)
+        var variables = variables(ops: port)
+        variables["INSTANCE_ID"] = instance
+        variables["CWMP_HOST"] = "127.0.0.1"
+        variables["CWMP_PORT"] = String(cwmpPort)
+        variables["CWMP_USERNAME"] = cpeUsername
+        variables["CWMP_PASSWORD"] = cpePassword
+        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
+        variables["CWMP_PLAN_WAIT_MS"] = "20000"
+        variables["CWMP_CR_USERNAME"] = crUsername
+        variables["CWMP_CR_PASSWORD"] = crPassword
+        ingress = try await launch("twinfleet-cwmp-ingress", variables, ops: port)
+    }
+
+    func killDispatcher() async {
+        dispatcher?.signal(SIGKILL)
+        _ = await dispatcher?.waitForExit(timeout: .seconds(10))
+        dispatcher = nil
+    }
+
+    private func launch(_ executable: String, _ variables: [String: String], ops port: Int) async throws -> ChildProcess {
+        let process = try ChildProcess(executable, [], environment: environment, variables: variables)
+        let ready = await eventually(timeout: .seconds(90), every: .milliseconds(250)) {
+            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/health/ready"), timeout: .seconds(2))
+            return response?.status == .ok
+        }
+        if !ready {
+            process.signal(SIGKILL)
+            throw TestCPEError.make("\(executable) did not become ready: \(process.standardErrorTail)")
+        }
+        return process
+    }
+
+    func stop() async {
+        for process in [ingress, dispatcher, twinStore].compactMap({ $0 }) {
+            process.signal(SIGTERM)
+            _ = await process.waitForExit(timeout: .seconds(20))
+        }
+    }
+
+    var logs: String {
+        ["ingress": ingress, "dispatcher": dispatcher, "twin-store": twinStore].compactMap { name, process in
+            process.map { "--- \(name)\n\($0.standardErrorTail)" }
+        }.joined(separator: "\n")
+    }
+
+    /// A test CPE pointed at this platform's ACS.
+    func cpe(serial: String) -> TestCPE {
+        TestCPE(serial: serial, acsURL: acsURL, username: cpeUsername, password: cpePassword, parameters: TestCPE.gatewayModel(serial: serial))
+    }
+
+    /// Queues a command on `cpe.commands.v1`.
+    func queue(_ command: Twinfleet_Bus_V1_Command, producer: KafkaProducer) async throws {
+        var envelope = Twinfleet_Bus_V1_CommandEnvelope()
+        envelope.requested.command = command
+        _ = try await producer.send(OutgoingRecord(topic: Topic.commands, key: command.deviceID, value: try envelope.serializedBytes()))
+    }
+
+    func cancel(_ commandID: String, device: String, producer: KafkaProducer) async throws {
+        var envelope = Twinfleet_Bus_V1_CommandEnvelope()
+        envelope.cancelled.commandID = commandID
+        envelope.cancelled.deviceID = device
+        envelope.cancelled.reason = "test"
+        _ = try await producer.send(OutgoingRecord(topic: Topic.commands, key: device, value: try envelope.serializedBytes()))
+    }
+
+    /// The first value the query returns on any shard (the device lives on one).
+    func text(_ postgres: ShardedPostgres, _ query: PostgresQuery) async throws -> String? {
+        for shard in postgres.shards {
+            for try await value in try await shard.query(query, logger: TestEnvironment.logger).decode(String?.self) {
+                if let value { return value }
+            }
+        }
+        return nil
+    }
+}
+
+extension TestCPEError {
+    static func make(_ text: String) -> TestCPEError { TestCPEError(text) }
+}
