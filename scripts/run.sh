@@ -40,6 +40,8 @@ export CWMP_PORT='${CWMP_PORT:-7547}'
 export CWMP_USERNAME='cpe'
 export CWMP_PASSWORD='cpe-dev-password'
 export CWMP_NONCE_SECRET='$(head -c 24 /dev/urandom | base64)'
+export CWMP_CR_USERNAME='acs'
+export CWMP_CR_PASSWORD='cr-dev-password'
 ENV
 source "$DATA/env"
 "$TF_BIN/twinfleet-devtool" migrate >/dev/null

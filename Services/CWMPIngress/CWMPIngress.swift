@@ -26,9 +26,12 @@ extension ConfigKey {
     static let cwmpCRPassword = ConfigKey("cwmp.cr-password", default: "", "cwmp-ingress: password of the connection requests sent to CPEs; never logged")
     static let cwmpCRTimeoutMs = ConfigKey("cwmp.cr-timeout-ms", default: "5000", "cwmp-ingress: how long a connection request to a CPE may take")
     static let cwmpCRMaxInFlight = ConfigKey("cwmp.cr-max-in-flight", default: "256", "cwmp-ingress: most connection requests in flight; further ones are dropped (the dispatcher asks again)")
+    static let cwmpEventsTopic = ConfigKey("cwmp.events-topic", default: Topic.deviceEvents, "cwmp-ingress: topic device events are published to (changed only by tests)")
+    static let cwmpResultsTopic = ConfigKey("cwmp.results-topic", default: Topic.commandResults, "cwmp-ingress: topic command results are published to (changed only by tests)")
     static let cwmpKeys: [ConfigKey] = [
         .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
         .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
+        .cwmpEventsTopic, .cwmpResultsTopic,
     ]
 }
 
@@ -59,7 +62,8 @@ struct CWMPIngress {
 
         let producer = try KafkaProducer(configuration: kafka, logger: boot.logger)
         let publisher = RecordPublisher(producer: producer)
-        let hub = SessionHub(capacity: capacity, configuration: sessions, logger: boot.logger)
+        let topics = boot.require { (events: try $0.string(.cwmpEventsTopic), results: try $0.string(.cwmpResultsTopic)) }
+        let hub = SessionHub(capacity: capacity, configuration: sessions, topics: topics, logger: boot.logger)
         let endpoint = ACSEndpoint(
             hub: hub, publisher: publisher, authentication: authentication, instanceID: boot.runtime.instanceID,
             tenantID: tenant, logger: boot.logger)

@@ -59,9 +59,11 @@ actor SessionHub {
     private var table: CWMPSessionTable
     private var parked: [String: ParkedExchange] = [:]
     private let logger: Logger
+    private let topics: (events: String, results: String)
 
-    init(capacity: Int, configuration: CWMPSessionConfiguration, logger: Logger) {
+    init(capacity: Int, configuration: CWMPSessionConfiguration, topics: (events: String, results: String), logger: Logger) {
         table = CWMPSessionTable(capacity: capacity, configuration: configuration)
+        self.topics = topics
         self.logger = logger
     }
 
@@ -113,8 +115,8 @@ actor SessionHub {
             for note in step.notes {
                 logger.info("\(note)", metadata: ["cwmp.session.id": "\(output.sessionID)", "cpe.device.id": "\(step.deviceID ?? "")"])
             }
-            outcome.records += step.events.compactMap { try? Self.record($0, topic: Topic.deviceEvents, key: $0.deviceID) }
-            outcome.records += step.results.compactMap { try? Self.record($0, topic: Topic.commandResults, key: $0.deviceID) }
+            outcome.records += step.events.compactMap { try? Self.record($0, topic: topics.events, key: $0.deviceID) }
+            outcome.records += step.results.compactMap { try? Self.record($0, topic: topics.results, key: $0.deviceID) }
             if output.sessionID == ownSession {
                 switch step.reply {
                 case .respond(let response)?:

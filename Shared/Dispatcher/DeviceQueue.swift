@@ -22,6 +22,10 @@ public struct DispatchPolicy: Sendable, Hashable {
     public var connectionRequestBase: Duration
     /// Longest wait between connection requests (default 15 min).
     public var connectionRequestCap: Duration
+    /// A command sent to a session or connection that ended without its result goes back to
+    /// the queue after this long (results may be read after the presence event that ended the
+    /// session; default 30 s).
+    public var orphanGrace: Duration
     /// A device is re-synchronised (a Refresh of its whole data model) when its last full sync
     /// is older than this; nil: only new and factory-reset devices are (default 7 days).
     public var refreshInterval: Duration?
@@ -29,7 +33,7 @@ public struct DispatchPolicy: Sendable, Hashable {
     public var instanceID: String
 
     public init(maxFailures: Int = 5, maxDispatches: Int = 20, retryBase: Duration = .seconds(30), retryCap: Duration = .seconds(3600),
-                deliveryTimeout: Duration = .seconds(600), connectionRequestBase: Duration = .seconds(30),
+                deliveryTimeout: Duration = .seconds(600), orphanGrace: Duration = .seconds(30), connectionRequestBase: Duration = .seconds(30),
                 connectionRequestCap: Duration = .seconds(900), refreshInterval: Duration? = .seconds(7 * 86_400),
                 instanceID: String = "command-dispatcher") {
         self.maxFailures = max(1, maxFailures)
@@ -37,6 +41,7 @@ public struct DispatchPolicy: Sendable, Hashable {
         self.retryBase = retryBase
         self.retryCap = retryCap
         self.deliveryTimeout = deliveryTimeout
+        self.orphanGrace = orphanGrace
         self.connectionRequestBase = connectionRequestBase
         self.connectionRequestCap = connectionRequestCap
         self.refreshInterval = refreshInterval
@@ -181,6 +186,7 @@ public struct DeviceQueue: Sendable {
             }
             if command.state == .dispatched || command.state == .delivered, let at = command.dispatchedAt {
                 times.append(at.addingTimeInterval(policy.deliveryTimeout.timeInterval))
+                if let orphaned = command.orphanedAt { times.append(orphaned.addingTimeInterval(policy.orphanGrace.timeInterval)) }
             }
         }
         if device.deviceProtocol == .cwmp, !device.connected, device.connectionRequestURL != nil, hasRunnable(at: .distantFuture) {
@@ -313,9 +319,10 @@ public struct DeviceQueue: Sendable {
             device.planned = false
             device.connectionRequests = 0
             device.connectionRequestAt = nil
-            // A device is in one session at a time: what was sent to an earlier one is lost.
+            // A device is in one session at a time: what was sent to an earlier one is orphaned
+            // (its result may still be on its way on the results topic).
             for index in commands.indices where commands[index].state == .dispatched || commands[index].state == .delivered {
-                if commands[index].sessionID != sessionID { effects += requeue(at: index, error: nil, now: now) }
+                if commands[index].sessionID != sessionID { orphan(at: index, now: now) }
             }
             if let interval = policy.refreshInterval, let last = device.lastFullSyncAt, now.timeIntervalSince(last) >= interval.timeInterval {
                 device.needsRefresh = true
@@ -327,7 +334,7 @@ public struct DeviceQueue: Sendable {
             device.connected = false
             device.planned = false
             for index in commands.indices where commands[index].state == .dispatched || commands[index].state == .delivered {
-                if commands[index].sessionID == sessionID || sessionID.isEmpty { effects += requeue(at: index, error: nil, now: now) }
+                if commands[index].sessionID == sessionID || sessionID.isEmpty { orphan(at: index, now: now) }
             }
             effects += pump(now: now)
         case .unspecified, .UNRECOGNIZED:
@@ -356,9 +363,10 @@ public struct DeviceQueue: Sendable {
     public mutating func tick(now: Date) -> [DispatchEffect] {
         var effects: [DispatchEffect] = []
         for index in commands.indices where commands[index].state == .dispatched || commands[index].state == .delivered {
-            if let at = commands[index].dispatchedAt, now.timeIntervalSince(at) >= policy.deliveryTimeout.timeInterval {
-                effects += requeue(at: index, error: nil, now: now)
-            }
+            let command = commands[index]
+            let timedOut = command.dispatchedAt.map { now.timeIntervalSince($0) >= policy.deliveryTimeout.timeInterval } ?? false
+            let abandoned = command.orphanedAt.map { now.timeIntervalSince($0) >= policy.orphanGrace.timeInterval } ?? false
+            if timedOut || abandoned { effects += requeue(at: index, error: nil, now: now) }
         }
         return effects + pump(now: now)
     }
@@ -504,6 +512,15 @@ public struct DeviceQueue: Sendable {
         if from != state { transitions.append(Transition(commandID: commands[index].id, from: from, to: state)) }
     }
 
+    /// The session or connection a command was sent to is gone and its result has not come:
+    /// it goes back to the queue after `orphanGrace`, unless the result arrives first (results
+    /// travel on another topic than presence, so they may be read after the session's end).
+    private mutating func orphan(at index: Int, now: Date) {
+        guard commands[index].orphanedAt == nil else { return }
+        commands[index].orphanedAt = now
+        changed.insert(commands[index].id)
+    }
+
     /// Back to the queue after a delivery that did not reach the device.
     private mutating func requeue(at index: Int, error: Twinfleet_Bus_V1_CommandError?, now: Date) -> [DispatchEffect] {
         if let error { commands[index].lastError = error }
@@ -518,6 +535,7 @@ public struct DeviceQueue: Sendable {
         move(index, to: .queued)
         commands[index].sessionID = nil
         commands[index].dispatchedAt = nil
+        commands[index].orphanedAt = nil
         return []
     }
 

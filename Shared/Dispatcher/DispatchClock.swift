@@ -63,7 +63,7 @@ public struct DispatchClock: Service {
     @discardableResult
     public func tick(shard: Int, partitions: Set<Int32>) async throws -> Int {
         let now = clock()
-        let policy = self.policy, limit = batchSize, logger = self.logger
+        let policy = self.policy, limit = batchSize, logger = self.logger, topics = consumer.handler.topics
         let count = NIOLockedCounter()
         try await consumer.withPartitionsLocked(partitions, shard: shard, logger: logger) { open, connection in
             var due: [String: Int32] = [:]
@@ -83,7 +83,7 @@ public struct DispatchClock: Service {
                 queue.touch()
                 loaded.queues[device] = queue
             }
-            try await DispatchStore.save(loaded, effects: effects, now: now, connection: connection, logger: logger)
+            try await DispatchStore.save(loaded, effects: effects, topics: topics, now: now, connection: connection, logger: logger)
             count.set(due.count)
         }
         return count.value

@@ -5,7 +5,7 @@ import Logging
 import PostgresNIO
 import ShardedPostgres
 
-/// The topics the dispatcher consumes.
+/// The topics the dispatcher consumes (and publishes its own results and commands to).
 public struct DispatchTopics: Sendable {
     public var deviceEvents: String
     public var commands: String
@@ -135,6 +135,6 @@ public struct DispatchHandler: TransactionalHandler {
             loaded.queues[device] = queue
             effects += produced.map { (partition, $0) }
         }
-        try await DispatchStore.save(loaded, effects: effects, now: now, connection: connection, logger: logger)
+        try await DispatchStore.save(loaded, effects: effects, topics: topics, now: now, connection: connection, logger: logger)
     }
 }

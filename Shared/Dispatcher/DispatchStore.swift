@@ -48,7 +48,7 @@ public enum DispatchStore {
         var open: [String: [QueuedCommand]] = [:]
         let commandRows = try await connection.query("""
             SELECT device_id, command, sequence, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at,
-                   cancel_requested, last_error_code, last_error, created_at
+                   cancel_requested, last_error_code, last_error, created_at, orphaned_at
             FROM dispatcher_commands WHERE device_id = ANY(\(ids)::text[]) AND finished_at IS NULL
             """, logger: logger)
         for try await row in commandRows {
@@ -64,6 +64,7 @@ public enum DispatchStore {
             queued.instanceID = try c[8].decode(String?.self)
             queued.dispatchedAt = try c[9].decode(Date?.self)
             queued.cancelRequested = try c[10].decode(Bool.self)
+            queued.orphanedAt = try c[14].decode(Date?.self)
             if let code = try c[11].decode(Int32?.self) {
                 var error = Twinfleet_Bus_V1_CommandError()
                 error.code = code
@@ -96,7 +97,7 @@ public enum DispatchStore {
     /// Writes changed devices, commands and their transitions, and appends the effects to the
     /// outbox (deliveries to the instances' inboxes, results, created commands).
     public static func save(
-        _ loaded: Loaded, effects: [(partition: Int32, effect: DispatchEffect)], now: Date,
+        _ loaded: Loaded, effects: [(partition: Int32, effect: DispatchEffect)], topics: DispatchTopics, now: Date,
         connection: PostgresConnection, logger: Logger
     ) async throws {
         var transitions: [(transition: Transition, command: QueuedCommand, device: String, partition: Int32)] = []
@@ -147,7 +148,7 @@ public enum DispatchStore {
         }
         var records: [(partition: Int32, record: OutgoingRecord)] = []
         for (partition, effect) in effects {
-            records.append((partition, try record(effect)))
+            records.append((partition, try record(effect, topics: topics)))
         }
         try await Outbox.append(records, connection: connection, logger: logger)
     }
@@ -160,30 +161,30 @@ public enum DispatchStore {
         let finishedAt = command.state.isFinal ? (command.finishedAt ?? now) : nil
         try await connection.query("""
             INSERT INTO dispatcher_commands (command_id, device_id, partition, tenant_id, sequence, priority, independent, idempotency_key,
-                kind, command, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at, cancel_requested,
+                kind, command, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at, orphaned_at, cancel_requested,
                 last_error_code, last_error, created_at, updated_at, finished_at)
             VALUES (\(command.id), \(device.deviceID), \(device.partition), \(command.command.tenantID.isEmpty ? device.tenantID : command.command.tenantID),
                 \(command.sequence), \(command.priority), \(command.independent), \(key), \(command.kind), \(bytes), \(command.state.rawValue),
                 \(Int32(clamping: command.dispatches)), \(Int32(clamping: command.failures)), \(command.retryAt), \(command.sessionID),
-                \(command.instanceID), \(command.dispatchedAt), \(command.cancelRequested), \(errorCode), \(errorText),
+                \(command.instanceID), \(command.dispatchedAt), \(command.orphanedAt), \(command.cancelRequested), \(errorCode), \(errorText),
                 \(command.createdAt), \(now), \(finishedAt))
             ON CONFLICT (command_id) DO UPDATE SET state = EXCLUDED.state, dispatches = EXCLUDED.dispatches, failures = EXCLUDED.failures,
                 retry_at = EXCLUDED.retry_at, session_id = EXCLUDED.session_id, instance_id = EXCLUDED.instance_id,
-                dispatched_at = EXCLUDED.dispatched_at, cancel_requested = EXCLUDED.cancel_requested,
+                dispatched_at = EXCLUDED.dispatched_at, orphaned_at = EXCLUDED.orphaned_at, cancel_requested = EXCLUDED.cancel_requested,
                 last_error_code = EXCLUDED.last_error_code, last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at,
                 finished_at = EXCLUDED.finished_at
             """, logger: logger)
     }
 
     /// The Kafka record of an effect, keyed by the device.
-    static func record(_ effect: DispatchEffect) throws -> OutgoingRecord {
+    static func record(_ effect: DispatchEffect, topics: DispatchTopics) throws -> OutgoingRecord {
         switch effect {
         case .deliver(let instance, let delivery):
             return try make(delivery, topic: try Topic.deliveries(instance: instance), key: delivery.deviceID)
         case .result(let result):
-            return try make(result, topic: Topic.commandResults, key: result.deviceID)
+            return try make(result, topic: topics.commandResults, key: result.deviceID)
         case .command(let envelope):
-            return try make(envelope, topic: Topic.commands, key: envelope.requested.command.deviceID)
+            return try make(envelope, topic: topics.commands, key: envelope.requested.command.deviceID)
         }
     }
 

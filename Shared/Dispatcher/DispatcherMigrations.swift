@@ -49,6 +49,7 @@ public enum DispatcherMigrations {
                 session_id text,
                 instance_id text,
                 dispatched_at timestamptz,
+                orphaned_at timestamptz,
                 cancel_requested boolean NOT NULL DEFAULT false,
                 last_error_code integer,
                 last_error text,

@@ -56,6 +56,8 @@ public struct QueuedCommand: Sendable, Equatable {
     public var sessionID: String?
     public var instanceID: String?
     public var dispatchedAt: Date?
+    /// When the session or connection of the delivery ended before its result was read.
+    public var orphanedAt: Date?
     /// A cancellation arrived while the command was in flight: it ends as cancelled instead of
     /// being retried.
     public var cancelRequested: Bool

@@ -64,7 +64,8 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
     private let options: Options
     private let kafka: KafkaConfiguration
     private let postgres: ShardedPostgres
-    private let handler: Handler
+    /// The handler records are applied with.
+    public let handler: Handler
     private let deadLetters: DeadLetterPublisher
     private let logger: Logger
     private let applied: Counter

@@ -157,14 +157,40 @@ import Testing
         #expect(queue.command("a")?.state == .dispatched)
     }
 
-    @Test func sessionThatVanishesWithoutAResultReturnsItsCommands() {
+    @Test func commandOfASessionThatVanishedGoesBackAfterTheGraceNotAtOnce() {
         var queue = Self.cwmpQueue()
         _ = queue.request(Self.command("a"), now: Self.t0)
         _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
-        // The ingress died: the next session (another pod) gets the command again.
+        // A new session on another pod: the result of s1 may still be on its way, so "a" is
+        // not planned again yet.
         let effects = queue.presence(Self.presence(.sessionOpened, instance: "cwmp-1"), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
-        #expect(effects.contains { if case .deliver(let instance, _) = $0 { return instance == "cwmp-1" } else { return false } })
-        #expect(Self.deliveries(effects) == ["a", "EOP 1"])
+        #expect(Self.deliveries(effects) == ["EOP 0"])
+        #expect(queue.wakeAt == Self.t0.addingTimeInterval(30))
+        // A late result settles it.
+        var late = queue
+        _ = late.result(Self.result("a", .succeeded), now: Self.t0.addingTimeInterval(1))
+        #expect(late.command("a")?.state == .succeeded)
+        // No result within the grace: back to the queue, and into the next session.
+        _ = queue.tick(now: Self.t0.addingTimeInterval(30))
+        #expect(queue.command("a")?.state == .queued)
+        _ = queue.presence(Self.presence(.sessionClosed, instance: "cwmp-1"), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0.addingTimeInterval(31))
+        let next = queue.presence(Self.presence(.sessionOpened, instance: "cwmp-1"), sessionID: "s3", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0.addingTimeInterval(32))
+        #expect(Self.deliveries(next) == ["a", "EOP 1"])
+        #expect(next.allSatisfy { if case .deliver(let instance, _) = $0 { return instance == "cwmp-1" } else { return true } })
+    }
+
+    @Test func sessionClosedBeforeTheResultIsReadDoesNotRequeue() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        _ = queue.result(Self.result("a", .delivered), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionClosed), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(queue.command("a")?.state == .delivered)
+        let next = queue.presence(Self.presence(.sessionOpened), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        #expect(Self.deliveries(next) == ["EOP 0"])
+        _ = queue.result(Self.result("a", .succeeded), now: Self.t0)
+        #expect(queue.command("a")?.state == .succeeded)
+        #expect(queue.transitions.map(\.to) == [.queued, .dispatched, .delivered, .succeeded])
     }
 
     @Test func deliveryTimeoutRequeues() {
@@ -232,16 +258,18 @@ import Testing
         #expect(Self.deliveries(queue.result(Self.result("a", .succeeded), now: Self.t0)) == ["b"])
     }
 
-    @Test func uspDisconnectRequeuesAndReconnectElsewhereReroutes() {
+    @Test func uspDisconnectThenReconnectElsewhereReroutesAfterTheGrace() {
         var queue = Self.uspQueue()
         _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
         _ = queue.request(Self.command("a"), now: Self.t0)
         _ = queue.presence(Self.presence(.disconnected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
-        #expect(queue.command("a")?.state == .queued)
         #expect(Self.deliveries(queue.request(Self.command("b", independent: true), now: Self.t0)) == [])
         let effects = queue.presence(Self.presence(.connected, instance: "usp-1"), sessionID: "c2", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
-        #expect(Self.deliveries(effects) == ["a", "b"])
-        #expect(effects.allSatisfy { if case .deliver(let instance, _) = $0 { return instance == "usp-1" } else { return true } })
+        #expect(Self.deliveries(effects) == ["b"])
+        let later = queue.tick(now: Self.t0.addingTimeInterval(30))
+        #expect(Self.deliveries(later) == ["a"])
+        #expect(later.allSatisfy { if case .deliver(let instance, _) = $0 { return instance == "usp-1" } else { return true } })
+        #expect(queue.command("a")?.dispatches == 2)
     }
 
     @Test func expiryCancellationAndIdempotency() {

@@ -127,3 +127,77 @@ import TestSupport
         await harness.stop()
     }
 }
+
+/// kill -9 of the dispatcher while commands arrive and while sessions wait for their plans: after
+/// a restart every command is delivered exactly once, in order.
+@Suite struct DispatcherCrashTests {
+    @Test func killedDispatcherLosesAndDuplicatesNoCommand() async throws {
+        let harness = try await PlatformHarness.start(dispatcherBatchSize: 3)
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        do {
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                let cpes = (0..<24).map { harness.cpe(serial: "K\($0)-" + UUID().uuidString.prefix(6)) }
+                let perDevice = 5
+                var ids: [String] = []
+                for cpe in cpes {
+                    let device = await cpe.deviceID
+                    for step in 1...perDevice {
+                        let id = "k\(step)-\(device)"
+                        ids.append(id)
+                        try await harness.queue(DispatcherEndToEndTests.set(id, device: device, path: "Device.WiFi.SSID.1.SSID", value: "v\(step)"), producer: producer)
+                    }
+                }
+                // Killed while the queue fills.
+                let started = await eventually(timeout: .seconds(60), every: .milliseconds(20)) {
+                    (try? await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands")) ?? 0 >= 10
+                }
+                #expect(started, "\(harness.logs)")
+                await harness.killDispatcher()
+                let atKill = try await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands")
+                #expect(atKill < ids.count, "the kill should land while commands arrive")
+
+                // Every device opens a session while no dispatcher runs: the plans wait.
+                let sessions = cpes.map { cpe in Task { try await cpe.session(events: ["0 BOOTSTRAP", "1 BOOT"]) } }
+                try await Task.sleep(for: .seconds(2))
+                try await harness.startDispatcher(batchSize: 3)
+                for session in sessions { _ = try await session.value }
+                // Commands and device events are different topics: after the restart a session
+                // may be planned before the rest of its device's commands are read. Those wait
+                // for the next session (the devices here take no connection requests).
+                let caughtUp = await eventually(timeout: .seconds(60)) {
+                    (try? await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands WHERE kind = 'set-parameters'")) == ids.count
+                }
+                #expect(caughtUp, "\(harness.logs)")
+                for cpe in cpes { try await cpe.session(events: ["2 PERIODIC"]) }
+
+                for cpe in cpes {
+                    let log = await cpe.sessions.flatMap { $0 }
+                    let device = await cpe.deviceID
+                    #expect(log.filter { $0 == "SetParameterValues" }.count == perDevice, "\(device): \(log)")
+                    #expect(await cpe.value("Device.WiFi.SSID.1.SSID") == "v\(perDevice)")
+                }
+                let settled = await eventually(timeout: .seconds(60)) {
+                    (try? await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands WHERE state = 'succeeded' AND kind = 'set-parameters'")) == ids.count
+                }
+                #expect(settled, "\(harness.logs)")
+                // Exactly once: four transitions per command, one delivery each.
+                let transitions = try await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_transitions WHERE command_id LIKE 'k%'")
+                var extra: [String] = []
+                for shard in postgres.shards {
+                    let rows = try await shard.query("""
+                        SELECT command_id, string_agg(coalesce(from_state, '') || '>' || to_state || ' ' || coalesce(detail, ''), ', ' ORDER BY at, ordinal)
+                        FROM dispatcher_transitions WHERE command_id LIKE 'k%' GROUP BY command_id HAVING count(*) <> 4
+                        """, logger: TestEnvironment.logger)
+                    for try await (id, steps) in rows.decode((String, String).self) { extra.append("\(id): \(steps)") }
+                }
+                #expect(transitions == ids.count * 4, "\(extra)")
+                let redelivered = try await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands WHERE kind = 'set-parameters' AND dispatches <> 1")
+                #expect(redelivered == 0)
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+}

@@ -24,6 +24,11 @@ final class PlatformHarness: @unchecked Sendable {
     private(set) var ingress: ChildProcess?
     private let cwmpPort: Int
     private let dispatcherGroup = TestEnvironment.unique("dispatcher")
+    /// Topics of this harness alone: harnesses running side by side must not see each other's
+    /// devices (each dispatcher would plan the other's sessions).
+    let eventsTopic = TestEnvironment.unique("events")
+    let commandsTopic = TestEnvironment.unique("commands")
+    let resultsTopic = TestEnvironment.unique("results")
     private let twinGroup = TestEnvironment.unique("twin-store")
 
     private init(environment: TestEnvironment, databases: TestDatabases, instance: String, cwmpPort: Int) {
@@ -34,14 +39,17 @@ final class PlatformHarness: @unchecked Sendable {
         acsURL = "http://127.0.0.1:\(cwmpPort)/acs"
     }
 
-    static func start() async throws -> PlatformHarness {
+    static func start(dispatcherBatchSize: Int = 50) async throws -> PlatformHarness {
         let environment = try TestEnvironment.current()
         let databases = try await TestDatabases.create(shards: 2, in: environment)
         let instance = TestEnvironment.unique("cwmp")
         try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
         let harness = PlatformHarness(environment: environment, databases: databases, instance: instance, cwmpPort: Int.random(in: 30_000..<60_000))
+        for topic in [harness.eventsTopic, harness.commandsTopic, harness.resultsTopic] {
+            try await environment.createTopic(topic, partitions: environment.partitionCount)
+        }
         try await harness.startTwinStore()
-        try await harness.startDispatcher()
+        try await harness.startDispatcher(batchSize: dispatcherBatchSize)
         try await harness.startIngress()
         return harness
     }
@@ -57,17 +65,25 @@ final class PlatformHarness: @unchecked Sendable {
         let port = Int.random(in: 30_000..<60_000)
         var variables = variables(ops: port)
         variables["TWINSTORE_GROUP"] = twinGroup
+        variables["TWINSTORE_EVENTS_TOPIC"] = eventsTopic
+        variables["TWINSTORE_COMMANDS_TOPIC"] = commandsTopic
+        variables["TWINSTORE_RESULTS_TOPIC"] = resultsTopic
         twinStore = try await launch("twinfleet-twin-store", variables, ops: port)
     }
 
-    func startDispatcher() async throws {
+    func startDispatcher(batchSize: Int = 50) async throws {
         let port = Int.random(in: 30_000..<60_000)
         var variables = variables(ops: port)
         variables["DISPATCHER_GROUP"] = dispatcherGroup
+        variables["DISPATCHER_EVENTS_TOPIC"] = eventsTopic
+        variables["DISPATCHER_COMMANDS_TOPIC"] = commandsTopic
+        variables["DISPATCHER_RESULTS_TOPIC"] = resultsTopic
         variables["DISPATCHER_TICK_MS"] = "100"
         variables["DISPATCHER_CONNECTION_REQUEST_BASE_SECONDS"] = "3"
         variables["DISPATCHER_RETRY_BASE_SECONDS"] = "1"
-        variables["DISPATCHER_BATCH_SIZE"] = "50"
+        variables["DISPATCHER_BATCH_SIZE"] = String(batchSize)
+        // A killed member's partitions move on after 6 s instead of librdkafka's 45 s.
+        variables["KAFKA_PROPERTIES"] = "session.timeout.ms=6000;heartbeat.interval.ms=1000"
         dispatcher = try await launch("twinfleet-command-dispatcher", variables, ops: port)
     }
 
@@ -80,9 +96,11 @@ final class PlatformHarness: @unchecked Sendable {
         variables["CWMP_USERNAME"] = cpeUsername
         variables["CWMP_PASSWORD"] = cpePassword
         variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
-        variables["CWMP_PLAN_WAIT_MS"] = "20000"
+        variables["CWMP_PLAN_WAIT_MS"] = "30000"
         variables["CWMP_CR_USERNAME"] = crUsername
         variables["CWMP_CR_PASSWORD"] = crPassword
+        variables["CWMP_EVENTS_TOPIC"] = eventsTopic
+        variables["CWMP_RESULTS_TOPIC"] = resultsTopic
         ingress = try await launch("twinfleet-cwmp-ingress", variables, ops: port)
     }
 
@@ -127,7 +145,7 @@ final class PlatformHarness: @unchecked Sendable {
     func queue(_ command: Twinfleet_Bus_V1_Command, producer: KafkaProducer) async throws {
         var envelope = Twinfleet_Bus_V1_CommandEnvelope()
         envelope.requested.command = command
-        _ = try await producer.send(OutgoingRecord(topic: Topic.commands, key: command.deviceID, value: try envelope.serializedBytes()))
+        _ = try await producer.send(OutgoingRecord(topic: commandsTopic, key: command.deviceID, value: try envelope.serializedBytes()))
     }
 
     func cancel(_ commandID: String, device: String, producer: KafkaProducer) async throws {
@@ -135,7 +153,7 @@ final class PlatformHarness: @unchecked Sendable {
         envelope.cancelled.commandID = commandID
         envelope.cancelled.deviceID = device
         envelope.cancelled.reason = "test"
-        _ = try await producer.send(OutgoingRecord(topic: Topic.commands, key: device, value: try envelope.serializedBytes()))
+        _ = try await producer.send(OutgoingRecord(topic: commandsTopic, key: device, value: try envelope.serializedBytes()))
     }
 
     /// The first value the query returns on any shard (the device lives on one).

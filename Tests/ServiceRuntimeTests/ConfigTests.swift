@@ -49,6 +49,30 @@ import TwinfleetConfig
         }
     }
 
+    /// Services declare their own keys (`ConfigKey("scope.name", …)`), which this module cannot
+    /// import: their sources are read instead.
+    @Test func everyServiceKeyIsDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/CONFIGURATION.md"), encoding: .utf8)
+        var found = 0
+        for folder in ["Services", "Tools"] {
+            let base = root.appendingPathComponent(folder)
+            guard let files = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else { continue }
+            for case let file as URL in files where file.pathExtension == "swift" {
+                let source = try String(contentsOf: file, encoding: .utf8)
+                var rest = source[...]
+                while let start = rest.range(of: "ConfigKey(\"") {
+                    let name = rest[start.upperBound...].prefix { $0 != "\"" }
+                    rest = rest[start.upperBound...]
+                    let key = ConfigKey(String(name), default: nil, "")
+                    found += 1
+                    #expect(text.contains("`\(key.environmentName)`"), "\(key.environmentName) (\(file.lastPathComponent)) missing from docs/CONFIGURATION.md")
+                }
+            }
+        }
+        #expect(found > 20)
+    }
+
     @Test func jsonLogLinesEscapeEverything() {
         var line = ""
         JSONLogHandler.appendQuoted("a\"b\\c\nd\u{1}", to: &line)

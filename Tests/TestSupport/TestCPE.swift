@@ -44,7 +44,10 @@ public actor TestCPE {
     private var sessionInProgress = false
     private var pendingEvents: [String] = []
 
-    public var deviceID: String { "\(oui)-\(productClass)-\(serial)" }
+    /// The device ID the ACS derives (each part percent-encoded, as `DeviceID.cwmp` does).
+    public var deviceID: String {
+        (try? DeviceID.cwmp(oui: oui, productClass: productClass, serialNumber: serial).rawValue) ?? "\(oui)-\(productClass)-\(serial)"
+    }
 
     public init(serial: String, oui: String = "00D09E", productClass: String = "HGW", acsURL: String, username: String, password: String,
                 parameters: [String: TestParameter]) {
@@ -100,8 +103,8 @@ public actor TestCPE {
         var next: [UInt8] = []
         for _ in 0..<500 {
             response = try await post(next, cookie: cookie, authorization: nil)
-            if response.status == 204 || response.body.isEmpty { break }
-            guard response.status == 200 else { throw TestCPEError("ACS answered \(response.status)") }
+            if response.status == 204 || (response.status == 200 && response.body.isEmpty) { break }
+            guard response.status == 200 else { throw TestCPEError("ACS answered \(response.status) after \(log)") }
             let envelope = try CWMPDecoder().decode(response.body)
             log.append(envelope.message.methodName)
             next = encode(answer(envelope.message), id: envelope.header.id, namespace: envelope.namespace)

@@ -1,10 +1,13 @@
 import ArgumentParser
 import BusContracts
+import Dispatcher
 import Kafka
+import ShardedPostgres
+import Twin
 import TwinfleetConfig
 
-/// Applies the platform migrations to the control database and every shard, and optionally
-/// creates the platform topics on a real Kafka cluster.
+/// Applies every migration set (platform, outbox, twin-store, command-dispatcher) to the control
+/// database and every shard, and optionally creates the platform topics on a real Kafka cluster.
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply schema migrations (idempotent) and check the shard map.")
 
@@ -14,6 +17,9 @@ struct Migrate: AsyncParsableCommand {
     @Option(help: "Ingress instance IDs whose delivery inbox topics to create.")
     var instances = "cwmp-0,usp-0"
 
+    /// The shard tables of every service, so that a partition move finds them on every shard.
+    static let serviceSets: [MigrationSet] = [Outbox.migrations, TwinMigrations.shard, DispatcherMigrations.shard]
+
     func run() async throws {
         let environment = ToolEnvironment()
         if createTopics {
@@ -21,7 +27,7 @@ struct Migrate: AsyncParsableCommand {
             try KafkaAdmin(configuration: try environment.kafka()).createTopics(names, partitions: try environment.partitionCount)
             emit(["event": "topics", "created": names])
         }
-        let (postgres, task) = try await environment.postgres()
+        let (postgres, task) = try await environment.postgres(extra: Self.serviceSets)
         emit(["event": "migrated", "shards": postgres.shards.count, "partitions": Int(postgres.shardMap.partitionCount)])
         task.cancel()
     }

@@ -15,7 +15,7 @@ struct MovePartition: AsyncParsableCommand {
     func run() async throws {
         let environment = ToolEnvironment()
         // A new shard gets every table first.
-        let (postgres, task) = try await environment.postgres(extra: [Outbox.migrations, TwinMigrations.shard])
+        let (postgres, task) = try await environment.postgres(extra: Migrate.serviceSets)
         defer { task.cancel() }
         let report = try await PartitionMover(postgres: postgres, logger: environment.logger)
             .move(partition: partition, to: toShard, drainTimeout: .seconds(drainTimeout))
