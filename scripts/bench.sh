@@ -2,11 +2,11 @@
 # The platform benchmark: starts a throwaway PostgreSQL and the dev broker like the test command,
 # builds in release mode and prints the figures recorded in docs/BENCHMARKS.md: the platform
 # benchmark (Kafka client, exactly-once apply vs COPY) and the twin apply benchmark.
-# Usage: scripts/bench.sh [all|platform|twin|fleet]   (default: all)
+# Usage: scripts/bench.sh [all|platform|twin|fleet|dispatch]   (default: all)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WHAT="${1:-all}"
-case "$WHAT" in all|platform|twin|fleet) ;; *) echo "usage: $0 [all|platform|twin|fleet]" >&2; exit 2 ;; esac
+case "$WHAT" in all|platform|twin|fleet|dispatch) ;; *) echo "usage: $0 [all|platform|twin|fleet|dispatch]" >&2; exit 2 ;; esac
 
 tf_ensure_packages
 # Only what the benchmarks run: building every target in release compiles far more.
@@ -39,4 +39,8 @@ fi
 if [[ "$WHAT" == all || "$WHAT" == fleet ]]; then
   echo
   "$TF_BIN/twinfleet-devtool" bench-fleet
+fi
+if [[ "$WHAT" == all || "$WHAT" == dispatch ]]; then
+  echo
+  "$TF_BIN/twinfleet-devtool" bench-dispatch --dev-kafka-url "http://127.0.0.1:$HTTP_PORT"
 fi

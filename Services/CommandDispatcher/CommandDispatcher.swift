@@ -34,7 +34,8 @@ extension ConfigKey {
 
 /// command-dispatcher: the per-device command queue on the shards. Consumes commands, device
 /// events (presence, Informs) and command results with the transactional consumer; plans CWMP
-/// sessions, delivers to USP connections, asks for connection requests, retries, expires.
+/// sessions, delivers to USP connections, asks for connection requests, retries, expires; and
+/// fans bulk operations out into per-device commands.
 @main
 struct CommandDispatcher {
     static func main() async throws {
@@ -75,8 +76,9 @@ struct CommandDispatcher {
         let clock = DispatchClock(
             postgres: postgres, consumer: consumer, policy: policy, interval: .milliseconds(tick),
             retention: .seconds(retentionDays * 86_400), logger: boot.logger)
+        let bulk = BulkRunner(postgres: postgres, producer: producer, commandsTopic: topics.commands, logger: boot.logger)
         let worker = DispatcherWorker(
-            postgres: postgres, consumer: consumer, clock: clock,
+            postgres: postgres, consumer: consumer, clock: clock, bulk: bulk,
             relay: OutboxRelay(postgres: postgres, producer: producer, idleDelay: .milliseconds(10), logger: boot.logger),
             health: boot.health, logger: boot.logger)
         boot.health.register("command-dispatcher")
@@ -90,18 +92,21 @@ struct DispatcherWorker: Service {
     let postgres: ShardedPostgres
     let consumer: TransactionalConsumer<DispatchHandler>
     let clock: DispatchClock
+    let bulk: BulkRunner
     let relay: OutboxRelay
     let health: HealthState
     let logger: Logger
 
     func run() async throws {
         try await postgres.migrate(
-            [PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations, DispatcherMigrations.shard], logger: logger)
+            [PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations, DispatcherMigrations.shard, BulkMigrations.control],
+            logger: logger)
         try await postgres.loadShardMap(logger: logger)
         health.set("command-dispatcher", ready: true)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await consumer.run() }
             group.addTask { try await clock.run() }
+            group.addTask { try await bulk.run() }
             group.addTask { try await relay.run() }
         }
     }

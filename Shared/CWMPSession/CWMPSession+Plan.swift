@@ -63,7 +63,8 @@ extension CWMPSession {
             let planned = queue.removeFirst()
             let command = planned.command
             if command.expiresAtUs != 0, command.expiresAtUs < now.unixMicroseconds {
-                predecessorFailed = true
+                // Only a dependent command holds the ones after it (the dispatcher's rule too).
+                if !command.independent { predecessorFailed = true }
                 step.results.append(result(planned, .expired, now: now))
                 continue
             }
@@ -150,7 +151,7 @@ extension CWMPSession {
 
     /// Publishes a command's outcome. A failure (or expiry) holds back later dependent commands.
     mutating func finish(_ planned: PlannedCommand, _ outcome: CommandOutcome, now: Date, step: inout CWMPSessionStep) {
-        if case .failed = outcome { predecessorFailed = true }
+        if case .failed = outcome, !planned.command.independent { predecessorFailed = true }
         step.results.append(result(planned, outcome.status, error: outcome.error, outputs: outcome.outputs, now: now))
         if case .awaitingResponse(let inFlight) = state, inFlight.planned.command.commandID == planned.command.commandID {
             // The RPC is answered; the caller's acsTurn decides the next state.
@@ -168,8 +169,14 @@ extension CWMPSession {
     /// Ends the session: NOT_DELIVERED for the command in flight and those queued,
     /// `session-closed` if it had opened.
     mutating func end(_ reason: CWMPSessionEndReason, now: Date, step: inout CWMPSessionStep) {
+        if case .awaitingResponse(let inFlight) = state {
+            // Its RPC reached the device, which may have acted on it (a Reboot that restarted
+            // before answering): a retriable failure, which the dispatcher backs off and counts,
+            // not "not delivered", which it would send again at once.
+            let error = BusConversion.commandError(.sessionEnded, "session ended (\(reason.rawValue)) before the answer to \(inFlight.method)", retriable: true)
+            step.results.append(result(inFlight.planned, .failed, error: error, now: now))
+        }
         var unfinished: [PlannedCommand] = []
-        if case .awaitingResponse(let inFlight) = state { unfinished.append(inFlight.planned) }
         unfinished += queue
         queue.removeAll()
         for planned in unfinished {

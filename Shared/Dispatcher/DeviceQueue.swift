@@ -26,6 +26,9 @@ public struct DispatchPolicy: Sendable, Hashable {
     /// the queue after this long (results may be read after the presence event that ended the
     /// session; default 30 s).
     public var orphanGrace: Duration
+    /// A command the device reported IN_PROGRESS (a Download) that never completes fails after
+    /// this long (default 24 h), so the dependent commands behind it move on.
+    public var inProgressTimeout: Duration
     /// A device is re-synchronised (a Refresh of its whole data model) when its last full sync
     /// is older than this; nil: only new and factory-reset devices are (default 7 days).
     public var refreshInterval: Duration?
@@ -33,7 +36,7 @@ public struct DispatchPolicy: Sendable, Hashable {
     public var instanceID: String
 
     public init(maxFailures: Int = 5, maxDispatches: Int = 20, retryBase: Duration = .seconds(30), retryCap: Duration = .seconds(3600),
-                deliveryTimeout: Duration = .seconds(600), orphanGrace: Duration = .seconds(30), connectionRequestBase: Duration = .seconds(30),
+                deliveryTimeout: Duration = .seconds(600), orphanGrace: Duration = .seconds(30), inProgressTimeout: Duration = .seconds(86_400), connectionRequestBase: Duration = .seconds(30),
                 connectionRequestCap: Duration = .seconds(900), refreshInterval: Duration? = .seconds(7 * 86_400),
                 instanceID: String = "command-dispatcher") {
         self.maxFailures = max(1, maxFailures)
@@ -42,6 +45,7 @@ public struct DispatchPolicy: Sendable, Hashable {
         self.retryCap = retryCap
         self.deliveryTimeout = deliveryTimeout
         self.orphanGrace = orphanGrace
+        self.inProgressTimeout = inProgressTimeout
         self.connectionRequestBase = connectionRequestBase
         self.connectionRequestCap = connectionRequestCap
         self.refreshInterval = refreshInterval
@@ -174,27 +178,34 @@ public struct DeviceQueue: Sendable {
     /// Marks the device row for writing (its wake time is recomputed on save).
     public mutating func touch() { deviceChanged = true }
 
-    /// The earliest time something is due without a new record (expiry, backoff end, delivery
-    /// timeout, connection-request retry); nil when nothing is.
-    public var wakeAt: Date? {
+    /// The earliest time after `now` something becomes due without a new record (expiry,
+    /// not-before or backoff end, delivery timeout, orphan grace, connection-request retry); nil
+    /// when nothing will. Times already past are left out: what could be done at `now` was done,
+    /// and what could not (an unreachable device) waits for a record, so the clock never spins.
+    public func wakeAt(after now: Date) -> Date? {
         var times: [Date] = []
         for command in commands where !command.state.isFinal {
-            if let expiresAt = command.expiresAt, command.state == .queued { times.append(expiresAt) }
+            if let expiresAt = command.expiresAt, command.state == .queued || command.state == .inProgress { times.append(expiresAt) }
             if command.state == .queued {
                 if let notBefore = command.notBefore { times.append(notBefore) }
                 if let retryAt = command.retryAt { times.append(retryAt) }
             }
-            if command.state == .dispatched || command.state == .delivered, let at = command.dispatchedAt {
-                times.append(at.addingTimeInterval(policy.deliveryTimeout.timeInterval))
-                if let orphaned = command.orphanedAt { times.append(orphaned.addingTimeInterval(policy.orphanGrace.timeInterval)) }
+            if let at = command.dispatchedAt {
+                switch command.state {
+                case .dispatched: times.append(at.addingTimeInterval(policy.deliveryTimeout.timeInterval))
+                case .inProgress: times.append(at.addingTimeInterval(policy.inProgressTimeout.timeInterval))
+                default: break
+                }
+            }
+            if command.state == .dispatched || command.state == .delivered, let orphaned = command.orphanedAt {
+                times.append(orphaned.addingTimeInterval(policy.orphanGrace.timeInterval))
             }
         }
-        if device.deviceProtocol == .cwmp, !device.connected, device.connectionRequestURL != nil, hasRunnable(at: .distantFuture) {
-            if let last = device.connectionRequestAt {
-                times.append(last.addingTimeInterval(policy.connectionRequestDelay(afterRequests: device.connectionRequests)))
-            }
+        if device.deviceProtocol == .cwmp, !device.connected, device.connectionRequestURL != nil, let last = device.connectionRequestAt,
+           hasRunnable(at: now) {
+            times.append(last.addingTimeInterval(policy.connectionRequestDelay(afterRequests: device.connectionRequests)))
         }
-        return times.min()
+        return times.filter { $0 > now }.min()
     }
 
     // MARK: Inputs
@@ -251,7 +262,7 @@ public struct DeviceQueue: Sendable {
     public mutating func result(_ result: Twinfleet_Bus_V1_CommandResult, now: Date) -> [DispatchEffect] {
         if result.instanceID.hasPrefix(DispatchPolicy.instancePrefix) { return [] }
         guard let index = commands.firstIndex(where: { $0.id == result.commandID && !$0.state.isFinal })
-            ?? commands.firstIndex(where: { $0.state.isInFlight && $0.commandKey == result.commandID })
+            ?? commands.firstIndex(where: { !$0.state.isFinal && $0.dispatches > 0 && $0.commandKey == result.commandID })
         else { return [] }
         let current = commands[index]
         // A result for an earlier delivery only counts when it is final news from the device.
@@ -263,7 +274,8 @@ public struct DeviceQueue: Sendable {
             changed.insert(current.id)
             return []
         case .inProgress:
-            guard sameAttempt, current.state == .dispatched || current.state == .delivered else { return [] }
+            // Also after an orphan requeue: the device did take this delivery.
+            guard sameAttempt, current.state != .inProgress, current.dispatches > 0 else { return [] }
             move(index, to: .inProgress)
             changed.insert(current.id)
             return []
@@ -283,10 +295,13 @@ public struct DeviceQueue: Sendable {
                 commands[index].failures += 1
                 move(index, to: .queued)
                 commands[index].retryAt = now.addingTimeInterval(policy.retryDelay(afterFailures: commands[index].failures))
+                commands[index].sessionID = nil
+                commands[index].dispatchedAt = nil
+                commands[index].orphanedAt = nil
                 changed.insert(current.id)
                 return pump(now: now)
             }
-            if current.cancelRequested { return finish(at: index, .cancelled, error: nil, now: now) + pump(now: now) }
+            if current.cancelRequested, result.error.retriable { return finish(at: index, .cancelled, error: nil, now: now) + pump(now: now) }
             // A retriable failure made final here is the dispatcher's decision: published.
             let gaveUp = result.error.retriable
             var error = result.error
@@ -298,7 +313,11 @@ public struct DeviceQueue: Sendable {
         case .notDelivered:
             guard sameAttempt, current.state.isInFlight else { return [] }
             return requeue(at: index, error: result.error, now: now) + pump(now: now)
-        case .accepted, .expired, .cancelled, .unspecified, .UNRECOGNIZED:
+        case .expired:
+            // The session found it expired before sending it: final, already published.
+            guard current.state != .inProgress else { return [] }
+            return finish(at: index, .expired, error: nil, now: now, publish: false) + pump(now: now)
+        case .accepted, .cancelled, .unspecified, .UNRECOGNIZED:
             return []
         }
     }
@@ -359,14 +378,42 @@ public struct DeviceQueue: Sendable {
         }
     }
 
+    /// A USP Boot! after a factory reset, on a live connection: the Refresh goes at once.
+    public mutating func booted(factoryReset: Bool, now: Date) -> [DispatchEffect] {
+        informed(bootstrap: factoryReset, deviceProtocol: .usp, tenantID: "")
+        guard device.connected, device.deviceProtocol == .usp, device.needsRefresh else { return [] }
+        return planRefresh(now: now) + pump(now: now)
+    }
+
     /// The clock: expiry, backoff ends, lost deliveries, connection-request retries.
     public mutating func tick(now: Date) -> [DispatchEffect] {
         var effects: [DispatchEffect] = []
         for index in commands.indices where commands[index].state == .dispatched || commands[index].state == .delivered {
             let command = commands[index]
-            let timedOut = command.dispatchedAt.map { now.timeIntervalSince($0) >= policy.deliveryTimeout.timeInterval } ?? false
+            // Only an unanswered delivery times out: a delivered command may run long (its
+            // orphan grace covers a session that ended).
+            let timedOut = command.state == .dispatched
+                && (command.dispatchedAt.map { now.timeIntervalSince($0) >= policy.deliveryTimeout.timeInterval } ?? false)
             let abandoned = command.orphanedAt.map { now.timeIntervalSince($0) >= policy.orphanGrace.timeInterval } ?? false
             if timedOut || abandoned { effects += requeue(at: index, error: nil, now: now) }
+            // A CWMP session whose delivery heard nothing for so long is gone (its ingress died
+            // without saying so): the device is idle again, and may get a connection request.
+            if timedOut, device.deviceProtocol == .cwmp, device.connected, command.sessionID == device.sessionID {
+                device.connected = false
+                device.planned = false
+                deviceChanged = true
+            }
+        }
+        for index in commands.indices where commands[index].state == .inProgress {
+            let command = commands[index]
+            if command.isExpired(at: now) {
+                effects += finish(at: index, .expired, error: nil, now: now)
+            } else if let at = command.dispatchedAt, now.timeIntervalSince(at) >= policy.inProgressTimeout.timeInterval {
+                var error = Twinfleet_Bus_V1_CommandError()
+                error.code = TwinfleetErrorCode.sessionEnded.rawValue
+                error.message = "no completion reported within \(Int(policy.inProgressTimeout.timeInterval)) s of the delivery"
+                effects += finish(at: index, .failed, error: error, now: now)
+            }
         }
         return effects + pump(now: now)
     }
@@ -408,7 +455,9 @@ public struct DeviceQueue: Sendable {
     /// stops at a failure); otherwise one dependent command is in flight at a time.
     private func runnable(at now: Date, chain: Bool) -> [Int] {
         var picked: [Int] = []
-        var blocked = false
+        // A dependent command in flight anywhere in the queue holds every other dependent one
+        // (priority may have put it behind commands that arrived later).
+        var blocked = commands.contains { !$0.independent && $0.state.isInFlight }
         for index in commands.indices {
             let command = commands[index]
             if command.state.isFinal { continue }
@@ -422,7 +471,9 @@ public struct DeviceQueue: Sendable {
                 continue
             }
             picked.append(index)
-            if !chain { blocked = true }
+            // A transfer completes after the session (TransferComplete): nothing dependent may
+            // follow it in the same plan.
+            if !chain || command.isTransfer { blocked = true }
         }
         return picked
     }
@@ -451,6 +502,7 @@ public struct DeviceQueue: Sendable {
         commands[index].sessionID = device.sessionID
         commands[index].dispatchedAt = now
         commands[index].retryAt = nil
+        commands[index].orphanedAt = nil
         changed.insert(commands[index].id)
         var body = Twinfleet_Bus_V1_CommandDelivery()
         body.command = commands[index].command
@@ -552,7 +604,7 @@ public struct DeviceQueue: Sendable {
         // Ingress results are already on the topic; the dispatcher publishes only its own decisions
         // (and a failure it made final itself).
         let status: Twinfleet_Bus_V1_CommandStatus? = switch state {
-        case .expired: .expired
+        case .expired: publish ? .expired : nil
         case .cancelled: .cancelled
         case .failed: publish ? .failed : nil
         default: nil

@@ -47,7 +47,11 @@ public struct DispatchClock: Service {
             for partition in held { byShard[map.shard(forPartition: partition), default: []].insert(partition) }
             for (shard, partitions) in byShard {
                 do {
-                    while try await tick(shard: shard, partitions: partitions) >= batchSize, !Task.isShuttingDownGracefully {}
+                    // A backlog is worked off in a few rounds, then the other shards get their turn.
+                    var rounds = 0
+                    while try await tick(shard: shard, partitions: partitions) >= batchSize, rounds < 20, !Task.isShuttingDownGracefully {
+                        rounds += 1
+                    }
                 } catch {
                     logger.warning("dispatcher clock tick failed; next tick retries", metadata: ["postgres.shard": "\(shard)", "error": "\(error)"])
                 }

@@ -27,6 +27,7 @@ enum DispatchInput: Sendable {
     case result(Twinfleet_Bus_V1_CommandResult)
     case presence(Twinfleet_Bus_V1_Presence, sessionID: String, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
     case informed(bootstrap: Bool, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
+    case booted(factoryReset: Bool, tenantID: String)
 
     /// Decodes a record; nil for device events the dispatcher has no use for. Throws a poison
     /// error for records that cannot be read or whose key is not their device.
@@ -68,11 +69,15 @@ enum DispatchInput: Sendable {
             }
             switch event.body {
             case .presence(let presence)?:
+                if presence.kind == .connected || presence.kind == .sessionOpened, Topic.instance(ofDeliveries: Topic.deliveriesPrefix + presence.instanceID) == nil {
+                    throw PoisonRecordError(code: "invalid-instance", reason: "presence with instance ID \(presence.instanceID.debugDescription), which names no delivery inbox")
+                }
                 input = .presence(presence, sessionID: event.sessionID, deviceProtocol: event.protocol, tenantID: event.tenantID)
             case .inform(let inform)?:
                 input = .informed(bootstrap: inform.events.contains { $0.code == "0 BOOTSTRAP" }, deviceProtocol: event.protocol, tenantID: event.tenantID)
-            case .boot?:
-                input = .informed(bootstrap: false, deviceProtocol: event.protocol, tenantID: event.tenantID)
+            case .boot(let boot)?:
+                // USP Boot! causes: LocalReboot, RemoteReboot, LocalFactoryReset, RemoteFactoryReset.
+                input = .booted(factoryReset: boot.cause.hasSuffix("FactoryReset"), tenantID: event.tenantID)
             default:
                 return nil
             }
@@ -131,6 +136,9 @@ public struct DispatchHandler: TransactionalHandler {
             case .informed(let bootstrap, let deviceProtocol, let tenant):
                 queue.informed(bootstrap: bootstrap, deviceProtocol: deviceProtocol, tenantID: tenant)
                 produced = []
+            case .booted(let factoryReset, let tenant):
+                queue.informed(bootstrap: false, deviceProtocol: .unspecified, tenantID: tenant)
+                produced = queue.booted(factoryReset: factoryReset, now: now)
             }
             loaded.queues[device] = queue
             effects += produced.map { (partition, $0) }

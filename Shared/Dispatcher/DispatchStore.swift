@@ -111,7 +111,7 @@ public enum DispatchStore {
                     VALUES (\(device.deviceID), \(device.partition), \(device.tenantID), \(DeviceProtocolName.name(device.deviceProtocol)),
                         \(device.instanceID), \(device.sessionID), \(device.connected), \(device.planned), \(device.connectionRequestURL),
                         \(device.connectionRequestAt), \(Int32(clamping: device.connectionRequests)), \(device.needsRefresh),
-                        \(device.lastFullSyncAt), \(device.nextSequence), \(queue.wakeAt), \(now))
+                        \(device.lastFullSyncAt), \(device.nextSequence), \(queue.wakeAt(after: now)), \(now))
                     ON CONFLICT (device_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, protocol = EXCLUDED.protocol,
                         instance_id = EXCLUDED.instance_id, session_id = EXCLUDED.session_id, connected = EXCLUDED.connected,
                         planned = EXCLUDED.planned, connection_request_url = EXCLUDED.connection_request_url,

@@ -114,6 +114,14 @@ public struct QueuedCommand: Sendable, Equatable {
         }
     }
 
+    /// A Download or Upload: it completes after the session, with a TransferComplete.
+    var isTransfer: Bool {
+        switch command.kind {
+        case .download?, .upload?: true
+        default: false
+        }
+    }
+
     /// True when the command may be delivered at `now` as far as its own times go.
     func isDue(at now: Date) -> Bool {
         if let notBefore, notBefore > now { return false }

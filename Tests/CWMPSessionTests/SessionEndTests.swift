@@ -63,7 +63,9 @@ import TwinfleetModel
         #expect(harness.session.state == .awaitingPlan(until: t0.addingTimeInterval(5)))
     }
 
-    @Test func idleTimeoutReportsUnfinishedCommandsNotDelivered() throws {
+    /// The command whose RPC was sent failed retriably (the device may have acted on it); the
+    /// one never sent was not delivered.
+    @Test func idleTimeoutReportsTheCommandInFlightFailedAndTheRestNotDelivered() throws {
         var harness = Harness()
         try harness.informAndPark()
         let step = harness.deliver(command("c1", getParameters(["Device.DeviceInfo.UpTime"])))
@@ -76,7 +78,7 @@ import TwinfleetModel
         harness.advance(seconds: 1)
         let end = harness.session.tick(now: harness.now)
         #expect(end.reply == nil)
-        #expect(sameStatuses(end.statuses, [("c1", .notDelivered), ("c2", .notDelivered)]))
+        #expect(sameStatuses(end.statuses, [("c1", .failed), ("c2", .notDelivered)]))
         #expect(end.results.allSatisfy { $0.error.retriable && $0.error.code == TwinfleetErrorCode.sessionEnded.rawValue })
         #expect(end.presenceKinds == [.sessionClosed])
         #expect(harness.session.state == .ended(.idleTimeout))

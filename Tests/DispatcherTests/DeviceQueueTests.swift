@@ -130,11 +130,11 @@ import Testing
         #expect(Self.deliveries(queue.request(Self.command("a"), now: Self.t0)) == ["CR"])
         // A second command right after does not ask again.
         #expect(Self.deliveries(queue.request(Self.command("b"), now: Self.t0.addingTimeInterval(1))) == [])
-        #expect(queue.wakeAt == Self.t0.addingTimeInterval(30))
+        #expect(queue.wakeAt(after: Self.t0.addingTimeInterval(1)) == Self.t0.addingTimeInterval(30))
         #expect(Self.deliveries(queue.tick(now: Self.t0.addingTimeInterval(29))) == [])
         #expect(Self.deliveries(queue.tick(now: Self.t0.addingTimeInterval(30))) == ["CR"])
         // Backoff doubles: the third request waits 60 s more.
-        #expect(queue.wakeAt == Self.t0.addingTimeInterval(90))
+        #expect(queue.wakeAt(after: Self.t0.addingTimeInterval(30)) == Self.t0.addingTimeInterval(90))
         // The session that follows plans both.
         let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0.addingTimeInterval(31))
         #expect(Self.deliveries(effects) == ["a", "b", "EOP 2"])
@@ -165,7 +165,7 @@ import Testing
         // not planned again yet.
         let effects = queue.presence(Self.presence(.sessionOpened, instance: "cwmp-1"), sessionID: "s2", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
         #expect(Self.deliveries(effects) == ["EOP 0"])
-        #expect(queue.wakeAt == Self.t0.addingTimeInterval(30))
+        #expect(queue.wakeAt(after: Self.t0) == Self.t0.addingTimeInterval(30))
         // A late result settles it.
         var late = queue
         _ = late.result(Self.result("a", .succeeded), now: Self.t0.addingTimeInterval(1))
@@ -197,7 +197,7 @@ import Testing
         var queue = Self.uspQueue()
         _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
         _ = queue.request(Self.command("a"), now: Self.t0)
-        #expect(queue.wakeAt == Self.t0.addingTimeInterval(600))
+        #expect(queue.wakeAt(after: Self.t0) == Self.t0.addingTimeInterval(600))
         let effects = queue.tick(now: Self.t0.addingTimeInterval(600))
         // Requeued and, the device being connected, delivered again at once.
         #expect(Self.deliveries(effects) == ["a"])
@@ -279,7 +279,7 @@ import Testing
         #expect(Self.results(queue.request(Self.command("y", key: "k1"), now: Self.t0)) == ["y:cancelled"])
         #expect(queue.command("y") == nil)
         #expect(queue.request(Self.command("x"), now: Self.t0).isEmpty)
-        #expect(queue.wakeAt == Self.t0.addingTimeInterval(60))
+        #expect(queue.wakeAt(after: Self.t0) == Self.t0.addingTimeInterval(60))
         let cancelled = queue.cancel("x", reason: "superseded", now: Self.t0)
         #expect(Self.results(cancelled) == ["x:cancelled"])
         let expired = queue.tick(now: Self.t0.addingTimeInterval(61))
@@ -318,5 +318,89 @@ import Testing
         echo.instanceID = "command-dispatcher-0"
         #expect(queue.result(echo, now: Self.t0).isEmpty)
         #expect(queue.command("a")?.state == .queued)
+    }
+}
+
+/// The rules the review of the first cut asked for.
+@Suite struct DeviceQueueEdgeTests {
+    typealias T = DeviceQueueTests
+
+    @Test func unreachableDeviceDoesNotMakeTheClockSpin() {
+        var queue = T.cwmpQueue()
+        // Never connected: no instance, no connection request possible.
+        _ = queue.request(T.command("a", notBefore: T.t0.addingTimeInterval(-60)), now: T.t0)
+        #expect(queue.wakeAt(after: T.t0) == nil)
+        _ = queue.tick(now: T.t0.addingTimeInterval(5))
+        #expect(queue.wakeAt(after: T.t0.addingTimeInterval(5)) == nil)
+    }
+
+    @Test func inProgressDownloadExpiresOrTimesOutAndReleasesItsDependents() {
+        var queue = T.cwmpQueue()
+        var download = T.command("fw", expiresAt: T.t0.addingTimeInterval(3600))
+        download.download.url = "http://files/fw.bin"
+        _ = queue.request(download, now: T.t0)
+        _ = queue.request(T.command("after"), now: T.t0)
+        let plan = queue.presence(T.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: T.t0)
+        // A transfer ends the chain: "after" waits for the TransferComplete.
+        #expect(T.deliveries(plan) == ["fw", "EOP 1"])
+        _ = queue.result(T.result("fw", .inProgress), now: T.t0)
+        #expect(queue.wakeAt(after: T.t0) == T.t0.addingTimeInterval(3600))
+        let expired = queue.tick(now: T.t0.addingTimeInterval(3600))
+        #expect(T.results(expired) == ["fw:expired", "after:failed"])
+    }
+
+    @Test func cancelRequestDoesNotHideARealFailure() {
+        var queue = T.cwmpQueue()
+        _ = queue.request(T.command("a"), now: T.t0)
+        _ = queue.presence(T.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: T.t0)
+        _ = queue.cancel("a", reason: "", now: T.t0)
+        _ = queue.result(T.result("a", .failed, retriable: false), now: T.t0)
+        #expect(queue.command("a")?.state == .failed)
+    }
+
+    @Test func higherPriorityDependentWaitsForTheDependentInFlight() {
+        var queue = T.uspQueue()
+        _ = queue.presence(T.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: T.t0)
+        #expect(T.deliveries(queue.request(T.command("low"), now: T.t0)) == ["low"])
+        #expect(T.deliveries(queue.request(T.command("high", priority: 9), now: T.t0)) == [])
+        #expect(T.deliveries(queue.result(T.result("low", .succeeded), now: T.t0)) == ["high"])
+    }
+
+    @Test func lateInProgressAfterAnOrphanRequeueIsAccepted() {
+        var queue = T.uspQueue()
+        _ = queue.presence(T.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: T.t0)
+        _ = queue.request(T.command("a"), now: T.t0)
+        _ = queue.presence(T.presence(.disconnected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: T.t0)
+        _ = queue.tick(now: T.t0.addingTimeInterval(30))
+        #expect(queue.command("a")?.state == .queued)
+        _ = queue.result(T.result("a", .inProgress, attempt: 1), now: T.t0.addingTimeInterval(31))
+        #expect(queue.command("a")?.state == .inProgress)
+    }
+
+    @Test func expiredReportedByTheSessionIsFinalAndNotRepublished() {
+        var queue = T.cwmpQueue()
+        _ = queue.request(T.command("a"), now: T.t0)
+        _ = queue.presence(T.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: T.t0)
+        #expect(T.results(queue.result(T.result("a", .expired), now: T.t0)) == [])
+        #expect(queue.command("a")?.state == .expired)
+    }
+
+    @Test func uspFactoryResetBootPlansARefreshOnTheLiveConnection() {
+        var queue = T.uspQueue()
+        _ = queue.presence(T.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: T.t0)
+        let effects = queue.booted(factoryReset: true, now: T.t0)
+        #expect(T.deliveries(effects).first?.hasPrefix("refresh-") == true)
+    }
+
+    @Test func lostCWMPSessionMakesTheDeviceIdleAgain() {
+        var queue = T.cwmpQueue()
+        _ = queue.presence(T.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: T.t0)
+        _ = queue.request(T.command("a"), now: T.t0)
+        // Queued during the session: waits. The session's ingress dies without a word.
+        _ = queue.presence(T.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: T.t0)
+        #expect(queue.command("a")?.state == .dispatched)
+        let later = queue.tick(now: T.t0.addingTimeInterval(600))
+        #expect(queue.device.connected == false)
+        #expect(T.deliveries(later) == ["CR"])
     }
 }

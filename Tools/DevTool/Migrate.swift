@@ -18,7 +18,7 @@ struct Migrate: AsyncParsableCommand {
     var instances = "cwmp-0,usp-0"
 
     /// The shard tables of every service, so that a partition move finds them on every shard.
-    static let serviceSets: [MigrationSet] = [Outbox.migrations, TwinMigrations.shard, DispatcherMigrations.shard]
+    static let serviceSets: [MigrationSet] = [Outbox.migrations, TwinMigrations.shard, DispatcherMigrations.shard, BulkMigrations.control]
 
     func run() async throws {
         let environment = ToolEnvironment()
