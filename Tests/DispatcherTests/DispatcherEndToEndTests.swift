@@ -115,8 +115,10 @@ import TestSupport
                 #expect(applied, "\(harness.logs)")
                 #expect(await cpe.connectionRequests >= 1)
                 #expect(await cpe.refusedConnectionRequests == 0)
+                // The value lands mid-session; the session ends after its 204.
+                let both = await eventually(timeout: .seconds(30)) { await cpe.sessions.count == 2 }
                 let sessions = await cpe.sessions
-                #expect(sessions.count == 2)
+                #expect(both, "\(sessions)")
                 let done = await eventually(timeout: .seconds(30)) { (try? await Self.state(harness, postgres, "cr-\(serial)")) == "succeeded" }
                 #expect(done, "\(harness.logs)")
             }
