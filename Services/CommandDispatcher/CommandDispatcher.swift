@@ -16,6 +16,7 @@ extension ConfigKey {
     static let dispatcherRetryCapSeconds = ConfigKey("dispatcher.retry-cap-seconds", default: "3600", "command-dispatcher: longest backoff between retries")
     static let dispatcherDeliveryTimeoutSeconds = ConfigKey("dispatcher.delivery-timeout-seconds", default: "600", "command-dispatcher: a delivery the ingress never answered goes back to the queue after this long")
     static let dispatcherOrphanGraceSeconds = ConfigKey("dispatcher.orphan-grace-seconds", default: "30", "command-dispatcher: a command whose session ended before its result was read goes back to the queue after this long")
+    static let dispatcherInProgressTimeoutHours = ConfigKey("dispatcher.in-progress-timeout-hours", default: "24", "command-dispatcher: a command the device reported in progress (a Download) that never completes fails after this long")
     static let dispatcherCRBaseSeconds = ConfigKey("dispatcher.connection-request-base-seconds", default: "30", "command-dispatcher: wait after a connection request before asking again, doubled per request")
     static let dispatcherCRCapSeconds = ConfigKey("dispatcher.connection-request-cap-seconds", default: "900", "command-dispatcher: longest wait between connection requests")
     static let dispatcherRefreshHours = ConfigKey("dispatcher.refresh-interval-hours", default: "168", "command-dispatcher: re-read a device's whole data model when its last full sync is older than this (0: only new and factory-reset devices)")
@@ -26,7 +27,7 @@ extension ConfigKey {
     static let dispatcherResultsTopic = ConfigKey("dispatcher.results-topic", default: Topic.commandResults, "command-dispatcher: topic of command results (changed only by tests)")
     static let dispatcherKeys: [ConfigKey] = [
         .dispatcherGroup, .dispatcherBatchSize, .dispatcherMaxFailures, .dispatcherMaxDispatches, .dispatcherRetryBaseSeconds,
-        .dispatcherRetryCapSeconds, .dispatcherDeliveryTimeoutSeconds, .dispatcherOrphanGraceSeconds, .dispatcherCRBaseSeconds, .dispatcherCRCapSeconds,
+        .dispatcherRetryCapSeconds, .dispatcherDeliveryTimeoutSeconds, .dispatcherOrphanGraceSeconds, .dispatcherInProgressTimeoutHours, .dispatcherCRBaseSeconds, .dispatcherCRCapSeconds,
         .dispatcherRefreshHours, .dispatcherTickMs, .dispatcherRetentionDays, .dispatcherEventsTopic, .dispatcherCommandsTopic,
         .dispatcherResultsTopic,
     ]
@@ -54,6 +55,7 @@ struct CommandDispatcher {
                 retryCap: .seconds(try config.int(.dispatcherRetryCapSeconds, in: 0...604_800)),
                 deliveryTimeout: .seconds(try config.int(.dispatcherDeliveryTimeoutSeconds, in: 1...604_800)),
                 orphanGrace: .seconds(try config.int(.dispatcherOrphanGraceSeconds, in: 1...86_400)),
+                inProgressTimeout: .seconds(try config.int(.dispatcherInProgressTimeoutHours, in: 1...8_760) * 3600),
                 connectionRequestBase: .seconds(try config.int(.dispatcherCRBaseSeconds, in: 1...86_400)),
                 connectionRequestCap: .seconds(try config.int(.dispatcherCRCapSeconds, in: 1...604_800)),
                 refreshInterval: refreshHours == 0 ? nil : .seconds(refreshHours * 3600),

@@ -158,21 +158,8 @@ public final class BulkRunner: Service, Sendable {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await postgres.control.withConnection { connection in
-                    var leader = false
-                    for try await locked in try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger).decode(Bool.self) {
-                        leader = locked
-                    }
-                    guard leader else {
-                        try await Task.sleep(for: .seconds(2))
-                        return
-                    }
-                    do { try await lead() } catch {
-                        _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                        throw error
-                    }
-                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                }
+                let led = try await withAdvisoryLeadership(postgres.control, key: Self.lockKey, logger: logger) { _ in try await lead() }
+                if !led { try await Task.sleep(for: .seconds(2)) }
             } catch is CancellationError {
                 return
             } catch {

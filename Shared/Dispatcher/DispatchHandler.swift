@@ -4,21 +4,11 @@ import Kafka
 import Logging
 import PostgresNIO
 import ShardedPostgres
+import Twin
 
-/// The topics the dispatcher consumes (and publishes its own results and commands to).
-public struct DispatchTopics: Sendable {
-    public var deviceEvents: String
-    public var commands: String
-    public var commandResults: String
-
-    public init(deviceEvents: String = Topic.deviceEvents, commands: String = Topic.commands, commandResults: String = Topic.commandResults) {
-        self.deviceEvents = deviceEvents
-        self.commands = commands
-        self.commandResults = commandResults
-    }
-
-    public var all: [String] { [deviceEvents, commands, commandResults] }
-}
+/// The topics the dispatcher consumes (and publishes its own results and commands to): the same
+/// three as the twin-store's.
+public typealias DispatchTopics = TwinTopics
 
 /// One consumed record, as the dispatcher reads it.
 enum DispatchInput: Sendable {

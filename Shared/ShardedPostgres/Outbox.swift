@@ -121,29 +121,14 @@ public final class OutboxRelay: Service, Sendable {
         logger[metadataKey: "postgres.shard"] = "\(shard)"
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await postgres.client(forShard: shard).withConnection { connection in
-                    // Session-level lock held for as long as this connection drains the shard.
-                    var leader = false
-                    for try await locked in try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger).decode(Bool.self) {
-                        leader = locked
+                // Held for as long as this replica drains the shard.
+                let led = try await withAdvisoryLeadership(postgres.client(forShard: shard), key: Self.lockKey, logger: logger) { connection in
+                    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                        let sent = try await drainOnce(connection: connection, logger: logger)
+                        if sent == 0 { try await Task.sleep(for: idleDelay) }
                     }
-                    guard leader else {
-                        try await Task.sleep(for: .seconds(1))
-                        return
-                    }
-                    do {
-                        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                            let sent = try await drainOnce(connection: connection, logger: logger)
-                            if sent == 0 { try await Task.sleep(for: idleDelay) }
-                        }
-                    } catch {
-                        // Release before the connection goes back to the pool (a dead connection
-                        // releases it by itself).
-                        _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                        throw error
-                    }
-                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
                 }
+                if !led { try await Task.sleep(for: .seconds(1)) }
             } catch is CancellationError {
                 return
             } catch {
