@@ -7,6 +7,7 @@ import Hummingbird
 import Kafka
 import Logging
 import Metrics
+import NIOCore
 
 /// How CPEs authenticate to the ACS.
 enum ACSAuthentication: Sendable {
@@ -14,6 +15,23 @@ enum ACSAuthentication: Sendable {
     case none
     /// HTTP Digest (and Basic when allowed, meant for TLS) against one shared credential.
     case shared(authenticator: ServerAuthenticator, username: String, password: String, basicAllowed: Bool)
+}
+
+/// The request context of the ACS endpoint: Hummingbird's, plus the CPE's address.
+struct ACSRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// `ip:port`, IPv6 in brackets; empty when unknown.
+    var remoteAddressText: String {
+        guard let address = remoteAddress, let ip = address.ipAddress, let port = address.port else { return "" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
 }
 
 /// The CWMP endpoint: every POST (any path: CPEs are configured with the ACS URL) is one
@@ -28,14 +46,16 @@ struct ACSEndpoint: Sendable {
     let authentication: ACSAuthentication
     let instanceID: String
     let tenantID: String
+    /// The endpoint is served over TLS.
+    let tls: Bool
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ACSRequestContext>) {
         router.post("/") { request, context in try await handle(request, context: context) }
         router.post("**") { request, context in try await handle(request, context: context) }
     }
 
-    func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func handle(_ request: Request, context: ACSRequestContext) async throws -> Response {
         let now = Date()
         let cookie = Self.sessionCookie(request.headers[.cookie])
         var continuing = false
@@ -53,7 +73,7 @@ struct ACSEndpoint: Sendable {
             body: Array(buffer: body), soapAction: request.headers[HTTPField.Name("SOAPAction")!], contentType: request.headers[.contentType])
         let opening = CWMPSessionContext(
             sessionID: UUID().uuidString.lowercased(), instanceID: instanceID, tenantID: tenantID,
-            remoteAddress: "", tls: false)
+            remoteAddress: context.remoteAddressText, tls: tls)
         let (sessionID, outcome) = await hub.receive(message, sessionID: continuing ? cookie : nil, opening: opening, now: now)
         var response: CWMPHTTPResponse
         do {

@@ -4,6 +4,9 @@ import CWMPSession
 import Foundation
 import HTTPAuth
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Kafka
 import Logging
 import ServiceLifecycle
@@ -28,10 +31,12 @@ extension ConfigKey {
     static let cwmpCRMaxInFlight = ConfigKey("cwmp.cr-max-in-flight", default: "256", "cwmp-ingress: most connection requests in flight; further ones are dropped (the dispatcher asks again)")
     static let cwmpEventsTopic = ConfigKey("cwmp.events-topic", default: Topic.deviceEvents, "cwmp-ingress: topic device events are published to (changed only by tests)")
     static let cwmpResultsTopic = ConfigKey("cwmp.results-topic", default: Topic.commandResults, "cwmp-ingress: topic command results are published to (changed only by tests)")
+    static let cwmpTLSCertFile = ConfigKey("cwmp.tls-cert-file", default: "", "cwmp-ingress: PEM certificate chain of the ACS endpoint; with the key file set, the endpoint speaks HTTPS only")
+    static let cwmpTLSKeyFile = ConfigKey("cwmp.tls-key-file", default: "", "cwmp-ingress: PEM private key of the ACS endpoint")
     static let cwmpKeys: [ConfigKey] = [
         .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
         .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
-        .cwmpEventsTopic, .cwmpResultsTopic,
+        .cwmpEventsTopic, .cwmpResultsTopic, .cwmpTLSCertFile, .cwmpTLSKeyFile,
     ]
 }
 
@@ -64,13 +69,25 @@ struct CWMPIngress {
         let publisher = RecordPublisher(producer: producer)
         let topics = boot.require { (events: try $0.string(.cwmpEventsTopic), results: try $0.string(.cwmpResultsTopic)) }
         let hub = SessionHub(capacity: capacity, configuration: sessions, topics: topics, logger: boot.logger)
+        let tls = boot.require { config -> TLSConfiguration? in
+            let cert = try config.string(.cwmpTLSCertFile), key = try config.string(.cwmpTLSKeyFile)
+            if cert.isEmpty && key.isEmpty { return nil }
+            guard !cert.isEmpty, !key.isEmpty else { throw ConfigError(key: .cwmpTLSKeyFile, reason: "TLS needs both CWMP_TLS_CERT_FILE and CWMP_TLS_KEY_FILE") }
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+                return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            } catch {
+                throw ConfigError(key: .cwmpTLSCertFile, reason: "cannot load the certificate or key: \(error)")
+            }
+        }
         let endpoint = ACSEndpoint(
             hub: hub, publisher: publisher, authentication: authentication, instanceID: boot.runtime.instanceID,
-            tenantID: tenant, logger: boot.logger)
-        let router = Router()
+            tenantID: tenant, tls: tls != nil, logger: boot.logger)
+        let router = Router(context: ACSRequestContext.self)
         endpoint.addRoutes(to: router)
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
         let acs = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "twinfleet-acs"),
+            router: router, server: server, configuration: .init(address: .hostname(host, port: port), serverName: "twinfleet-acs"),
             onServerRunning: { channel in
                 boot.logger.info("ACS endpoint listening", metadata: ["cwmp.port": "\(channel.localAddress?.port ?? 0)"])
             },

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import BusContracts
+import Foundation
+import Kafka
+import NIOCore
+import NIOSSL
+import SwiftProtobuf
+import Testing
+import TestSupport
+
+/// The ACS endpoint over HTTPS (a certificate made with openssl for the test): Basic is allowed
+/// over TLS when configured, plain HTTP is refused, and the session's presence says TLS and the
+/// CPE's address.
+@Suite struct ACSTLSTests {
+    @Test func httpsSessionWithBasicCarriesTLSAndAddressInPresence() async throws {
+        let environment = try TestEnvironment.current()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("acs-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cert = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1", "-keyout", key, "-out", cert]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+
+        let instance = TestEnvironment.unique("cwmp")
+        try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
+        let events = TestEnvironment.unique("tls-events")
+        try await environment.createTopic(events, partitions: environment.partitionCount)
+        let port = Int.random(in: 30_000..<60_000), opsPort = Int.random(in: 30_000..<60_000)
+        var variables = environment.childEnvironment()
+        variables["INSTANCE_ID"] = instance
+        variables["HTTP_HOST"] = "127.0.0.1"
+        variables["HTTP_PORT"] = String(opsPort)
+        variables["CWMP_HOST"] = "127.0.0.1"
+        variables["CWMP_PORT"] = String(port)
+        variables["CWMP_AUTH"] = "digest+basic"
+        variables["CWMP_USERNAME"] = "cpe"
+        variables["CWMP_PASSWORD"] = "s3cret"
+        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
+        variables["CWMP_PLAN_WAIT_MS"] = "200"
+        variables["CWMP_TLS_CERT_FILE"] = cert
+        variables["CWMP_TLS_KEY_FILE"] = key
+        variables["CWMP_EVENTS_TOPIC"] = events
+        let service = try ChildProcess("twinfleet-cwmp-ingress", [], environment: environment, variables: variables)
+        defer { service.signal(SIGTERM) }
+        let ready = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(opsPort)/health/ready"), timeout: .seconds(2))
+            return response?.status == .ok
+        }
+        #expect(ready, "cwmp-ingress did not become ready: \(service.standardErrorTail)")
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        let serial = "T" + UUID().uuidString.prefix(8)
+        func post(_ url: String, authorization: String?) async throws -> (Int, String) {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "text/xml")
+            if let authorization { request.headers.add(name: "authorization", value: authorization) }
+            request.body = .bytes(ByteBuffer(string: ACSSessionTests.inform(serial: serial)))
+            let response = try await client.execute(request, timeout: .seconds(20))
+            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        }
+        let basic = "Basic " + Data("cpe:s3cret".utf8).base64EncodedString()
+        let informed = try await post("https://127.0.0.1:\(port)/acs", authorization: basic)
+        #expect(informed.0 == 200)
+        #expect(informed.1.contains("InformResponse"))
+        // Plain HTTP on the TLS port gets no CWMP answer.
+        await #expect(throws: (any Error).self) { _ = try await post("http://127.0.0.1:\(port)/acs", authorization: basic) }
+        try await client.shutdown()
+
+        let consumer = try KafkaConsumer(
+            configuration: environment.kafka(), options: .init(groupID: TestEnvironment.unique("tls"), topics: [events]), logger: TestEnvironment.logger)
+        var opened: Twinfleet_Bus_V1_Presence?
+        let timeout = Task { try await Task.sleep(for: .seconds(30)); consumer.requestShutdown() }
+        for await batch in consumer.batches {
+            for record in batch {
+                if let event = try? Twinfleet_Bus_V1_DeviceEvent(serializedBytes: record.value), case .presence(let presence)? = event.body,
+                   presence.kind == .sessionOpened {
+                    opened = presence
+                }
+            }
+            if opened != nil { break }
+        }
+        timeout.cancel()
+        await consumer.shutdown()
+        #expect(opened?.tls == true)
+        #expect(opened?.remoteAddress.hasPrefix("127.0.0.1:") == true, "\(opened?.remoteAddress ?? "none")")
+        #expect(opened?.instanceID == instance)
+    }
+}
