@@ -86,7 +86,7 @@ let package = Package(
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
             name: "DevTool",
-            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "Dispatcher", "FleetQuery", "DataModel", "TwinfleetModel", protobuf, argumentParser, postgres, logging, lifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
+            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "Dispatcher", "HTTPAuth", "FleetQuery", "DataModel", "TwinfleetModel", protobuf, argumentParser, postgres, logging, lifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Tools/DevTool"),
 
         .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", "CWMPCodec", "HTTPAuth", "TwinfleetModel", asyncHTTPClient, hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), postgres, logging, nioPosix], path: "Tests/TestSupport"),

@@ -15,6 +15,8 @@ enum ACSAuthentication: Sendable {
     case none
     /// HTTP Digest (and Basic when allowed, meant for TLS) against one shared credential.
     case shared(authenticator: ServerAuthenticator, username: String, password: String, basicAllowed: Bool)
+    /// Every CPE its own username and a password derived from it (`DerivedCredentials`).
+    case derived(authenticator: ServerAuthenticator, credentials: DerivedCredentials, basicAllowed: Bool)
 }
 
 /// The request context of the ACS endpoint: Hummingbird's, plus the CPE's address.
@@ -93,13 +95,30 @@ struct ACSEndpoint: Sendable {
 
     /// Nil when the request may open a session, else the 401 to send.
     private func authenticate(_ request: Request, now: Date) -> Response? {
-        guard case .shared(let authenticator, let username, let password, let basicAllowed) = authentication else { return nil }
+        let authenticator: ServerAuthenticator, basicAllowed: Bool
+        let lookup: (String) -> [StoredCredential]
+        switch authentication {
+        case .none:
+            return nil
+        case .shared(let server, let username, let password, let basic):
+            (authenticator, basicAllowed) = (server, basic)
+            lookup = { $0 == username ? [.password(password)] : [] }
+        case .derived(let server, let credentials, let basic):
+            (authenticator, basicAllowed) = (server, basic)
+            lookup = { credentials.credentials(for: $0) }
+        }
         let header = request.headers[.authorization]
         var result = AuthenticationResult.challenge(stale: false)
         if let header, let parsed = try? AuthorizationHeader(parsing: header) {
-            let credential: StoredCredential? = parsed.username == username ? .password(password) : nil
+            let candidates = lookup(parsed.username)
             result = authenticator.authenticate(
-                parsed, credential: credential, method: "POST", requestURI: request.uri.description, basicAllowed: basicAllowed, at: now)
+                parsed, credential: candidates.first, method: "POST", requestURI: request.uri.description, basicAllowed: basicAllowed, at: now)
+            // Passwords from an older secret still being rotated out.
+            for credential in candidates.dropFirst() {
+                if case .authenticated = result { break }
+                result = authenticator.authenticate(
+                    parsed, credential: credential, method: "POST", requestURI: request.uri.description, basicAllowed: basicAllowed, at: now)
+            }
         }
         if case .authenticated = result { return nil }
         Counter(label: "twinfleet_cwmp_auth_challenges_total").increment()

@@ -31,12 +31,16 @@ extension ConfigKey {
     static let cwmpCRMaxInFlight = ConfigKey("cwmp.cr-max-in-flight", default: "256", "cwmp-ingress: most connection requests in flight; further ones are dropped (the dispatcher asks again)")
     static let cwmpEventsTopic = ConfigKey("cwmp.events-topic", default: Topic.deviceEvents, "cwmp-ingress: topic device events are published to (changed only by tests)")
     static let cwmpResultsTopic = ConfigKey("cwmp.results-topic", default: Topic.commandResults, "cwmp-ingress: topic command results are published to (changed only by tests)")
+    static let cwmpCredentials = ConfigKey("cwmp.credentials", default: "shared", "cwmp-ingress: `shared` (every CPE uses CWMP_USERNAME/CWMP_PASSWORD) or `derived` (each CPE its own username, password = HMAC of it under CWMP_CREDENTIAL_SECRET)")
+    static let cwmpCredentialSecret = ConfigKey("cwmp.credential-secret", default: "", "cwmp-ingress: secret the per-device passwords are derived from (16+ bytes; never logged)")
+    static let cwmpCredentialPreviousSecrets = ConfigKey("cwmp.credential-previous-secrets", default: "", "cwmp-ingress: comma-separated older secrets still accepted while CPEs are re-provisioned")
     static let cwmpTLSCertFile = ConfigKey("cwmp.tls-cert-file", default: "", "cwmp-ingress: PEM certificate chain of the ACS endpoint; with the key file set, the endpoint speaks HTTPS only")
     static let cwmpTLSKeyFile = ConfigKey("cwmp.tls-key-file", default: "", "cwmp-ingress: PEM private key of the ACS endpoint")
     static let cwmpKeys: [ConfigKey] = [
         .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
         .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
         .cwmpEventsTopic, .cwmpResultsTopic, .cwmpTLSCertFile, .cwmpTLSKeyFile,
+        .cwmpCredentials, .cwmpCredentialSecret, .cwmpCredentialPreviousSecrets,
     ]
 }
 
@@ -60,8 +64,21 @@ struct CWMPIngress {
             guard mode == "digest" || mode == "digest+basic" else { throw ConfigError(key: .cwmpAuth, reason: "must be digest, digest+basic or none") }
             let secret = try config.string(.cwmpNonceSecret), username = try config.string(.cwmpUsername)
             guard secret.utf8.count >= 16 else { throw ConfigError(key: .cwmpNonceSecret, reason: "needs at least 16 bytes with Digest") }
-            guard !username.isEmpty else { throw ConfigError(key: .cwmpUsername, reason: "is required with Digest") }
             let authenticator = ServerAuthenticator(configuration: .init(realm: try config.string(.cwmpRealm), nonceSecret: Array(secret.utf8)))
+            switch try config.string(.cwmpCredentials) {
+            case "shared": break
+            case "derived":
+                let previous = try config.list(.cwmpCredentialPreviousSecrets).map { Array($0.utf8) }
+                do {
+                    let credentials = try DerivedCredentials(secret: Array(try config.string(.cwmpCredentialSecret).utf8), previous: previous)
+                    return .derived(authenticator: authenticator, credentials: credentials, basicAllowed: mode == "digest+basic")
+                } catch {
+                    throw ConfigError(key: .cwmpCredentialSecret, reason: "\(error)")
+                }
+            default:
+                throw ConfigError(key: .cwmpCredentials, reason: "must be shared or derived")
+            }
+            guard !username.isEmpty else { throw ConfigError(key: .cwmpUsername, reason: "is required with Digest") }
             return .shared(authenticator: authenticator, username: username, password: try config.string(.cwmpPassword), basicAllowed: mode == "digest+basic")
         }
 

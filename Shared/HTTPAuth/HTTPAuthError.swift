@@ -28,6 +28,8 @@ public struct HTTPAuthError: Error, Sendable, Hashable, CustomStringConvertible 
         case noUsableChallenge
         /// Client side: only Basic was offered and the caller did not allow it.
         case basicNotAllowed
+        /// A configuration value cannot work (a secret too short).
+        case invalidConfiguration
 
         /// The code's name, e.g. `malformed`.
         public var description: String { rawValue }

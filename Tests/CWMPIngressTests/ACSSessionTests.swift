@@ -42,7 +42,7 @@ import TestSupport
         """
     }
 
-    static func freePort() -> Int { Int.random(in: 30_000..<60_000) }
+    static func freePort() -> Int { freeLocalPort() }
 
     func post(_ url: String, body: String, cookie: String? = nil, authorization: String? = nil) async throws -> (status: Int, headers: [(String, String)], body: String) {
         var request = HTTPClientRequest(url: url)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BusContracts
 import Foundation
+import HTTPAuth
 import Kafka
 import NIOCore
 import NIOSSL
@@ -30,7 +31,7 @@ import TestSupport
         try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
         let events = TestEnvironment.unique("tls-events")
         try await environment.createTopic(events, partitions: environment.partitionCount)
-        let port = Int.random(in: 30_000..<60_000), opsPort = Int.random(in: 30_000..<60_000)
+        let port = freeLocalPort(), opsPort = freeLocalPort()
         var variables = environment.childEnvironment()
         variables["INSTANCE_ID"] = instance
         variables["HTTP_HOST"] = "127.0.0.1"
@@ -92,5 +93,58 @@ import TestSupport
         #expect(opened?.tls == true)
         #expect(opened?.remoteAddress.hasPrefix("127.0.0.1:") == true, "\(opened?.remoteAddress ?? "none")")
         #expect(opened?.instanceID == instance)
+    }
+
+    /// `CWMP_CREDENTIALS=derived`: a CPE with its own username and derived password gets in;
+    /// another CPE's password, or the shared one, does not.
+    @Test func derivedPerDeviceCredentials() async throws {
+        let environment = try TestEnvironment.current()
+        let instance = TestEnvironment.unique("cwmp")
+        try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
+        let events = TestEnvironment.unique("derived-events")
+        try await environment.createTopic(events, partitions: environment.partitionCount)
+        let port = freeLocalPort(), opsPort = freeLocalPort()
+        let secret = "per-device-credential-secret-0123"
+        var variables = environment.childEnvironment()
+        variables["INSTANCE_ID"] = instance
+        variables["HTTP_HOST"] = "127.0.0.1"
+        variables["HTTP_PORT"] = String(opsPort)
+        variables["CWMP_HOST"] = "127.0.0.1"
+        variables["CWMP_PORT"] = String(port)
+        variables["CWMP_CREDENTIALS"] = "derived"
+        variables["CWMP_CREDENTIAL_SECRET"] = secret
+        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
+        variables["CWMP_PLAN_WAIT_MS"] = "200"
+        variables["CWMP_EVENTS_TOPIC"] = events
+        let service = try ChildProcess("twinfleet-cwmp-ingress", [], environment: environment, variables: variables)
+        defer { service.signal(SIGTERM) }
+        let ready = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(opsPort)/health/ready"), timeout: .seconds(2))
+            return response?.status == .ok
+        }
+        #expect(ready, "cwmp-ingress did not become ready: \(service.standardErrorTail)")
+        let credentials = try DerivedCredentials(secret: Array(secret.utf8))
+        let serial = "D" + UUID().uuidString.prefix(8)
+        let acs = "http://127.0.0.1:\(port)/acs"
+        func attempt(username: String, password: String) async throws -> Int {
+            func post(_ authorization: String?) async throws -> (Int, [String]) {
+                var request = HTTPClientRequest(url: acs)
+                request.method = .POST
+                request.headers.add(name: "content-type", value: "text/xml")
+                if let authorization { request.headers.add(name: "authorization", value: authorization) }
+                request.body = .bytes(ByteBuffer(string: ACSSessionTests.inform(serial: serial)))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                return (Int(response.status.code), response.headers["www-authenticate"])
+            }
+            let challenged = try await post(nil)
+            guard challenged.0 == 401 else { return challenged.0 }
+            let authorization = try ClientAuthorizer.authorization(
+                answering: challenged.1, username: username, password: password, method: "POST", uri: "/acs", cnonce: "0a4f113b", allowBasic: false)
+            return try await post(authorization.headerValue).0
+        }
+        #expect(try await attempt(username: serial, password: credentials.password(for: "someone-else")) == 401)
+        #expect(try await attempt(username: serial, password: "cpe-dev-password") == 401)
+        #expect(try await attempt(username: serial, password: credentials.password(for: serial)) == 200)
     }
 }

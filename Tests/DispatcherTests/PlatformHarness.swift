@@ -44,7 +44,7 @@ final class PlatformHarness: @unchecked Sendable {
         let databases = try await TestDatabases.create(shards: 2, in: environment)
         let instance = TestEnvironment.unique("cwmp")
         try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
-        let harness = PlatformHarness(environment: environment, databases: databases, instance: instance, cwmpPort: Int.random(in: 30_000..<60_000))
+        let harness = PlatformHarness(environment: environment, databases: databases, instance: instance, cwmpPort: freeLocalPort())
         for topic in [harness.eventsTopic, harness.commandsTopic, harness.resultsTopic] {
             try await environment.createTopic(topic, partitions: environment.partitionCount)
         }
@@ -62,7 +62,7 @@ final class PlatformHarness: @unchecked Sendable {
     }
 
     func startTwinStore() async throws {
-        let port = Int.random(in: 30_000..<60_000)
+        let port = freeLocalPort()
         var variables = variables(ops: port)
         variables["TWINSTORE_GROUP"] = twinGroup
         variables["TWINSTORE_EVENTS_TOPIC"] = eventsTopic
@@ -72,7 +72,7 @@ final class PlatformHarness: @unchecked Sendable {
     }
 
     func startDispatcher(batchSize: Int = 50) async throws {
-        let port = Int.random(in: 30_000..<60_000)
+        let port = freeLocalPort()
         var variables = variables(ops: port)
         variables["DISPATCHER_GROUP"] = dispatcherGroup
         variables["DISPATCHER_EVENTS_TOPIC"] = eventsTopic
@@ -88,7 +88,7 @@ final class PlatformHarness: @unchecked Sendable {
     }
 
     func startIngress() async throws {
-        let port = Int.random(in: 30_000..<60_000)
+        let port = freeLocalPort()
         var variables = variables(ops: port)
         variables["INSTANCE_ID"] = instance
         variables["CWMP_HOST"] = "127.0.0.1"

@@ -243,7 +243,7 @@ public actor TestCPE {
     /// answered 200 and followed by a session with `6 CONNECTION REQUEST`. Sets the data model's
     /// ConnectionRequestURL and returns it.
     public func serveConnectionRequests(username: String, password: String) async throws -> String {
-        let port = Int.random(in: 20_000..<30_000)
+        let port = freeLocalPort()
         let path = "/cr/\(serial)"
         let authenticator = ServerAuthenticator(configuration: .init(realm: "test-cpe", nonceSecret: Array("cpe-nonce-secret-\(serial)".utf8)))
         let router = Router()

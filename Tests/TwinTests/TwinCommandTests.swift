@@ -67,8 +67,11 @@ import TwinfleetModel
                 }, key: device, topic: topics.commands),
                 Self.record(Self.result(device, "c1", at: t + 3, .delivered), key: device, topic: topics.commandResults),
             ])
+            // Requests and results are different topics: wait for all three records.
             #expect(try await eventually(timeout: .seconds(60)) {
-                try await reader.commands(device, pendingOnly: true, logger: logger).first { $0.commandID == "c1" }?.status == "delivered"
+                let pending = try await reader.commands(device, pendingOnly: true, logger: logger)
+                let desired = try await reader.parameters(device, logger: logger).first { $0.path == ssid }?.desiredCommandID
+                return pending.first { $0.commandID == "c1" }?.status == "delivered" && pending.contains { $0.commandID == "c2" } && desired == "c1"
             })
             var parameters = try await reader.parameters(device, logger: logger)
             #expect(parameters.first { $0.path == ssid }?.value == .string("home"))
