@@ -101,33 +101,63 @@ public enum DispatchStore {
         connection: PostgresConnection, logger: Logger
     ) async throws {
         var transitions: [(transition: Transition, command: QueuedCommand, device: String, partition: Int32)] = []
+        var deviceRows: [[String: Any]] = [], commandRows: [[String: Any]] = []
         for queue in loaded.queues.values.sorted(by: { $0.device.deviceID < $1.device.deviceID }) {
             let device = queue.device
             if queue.deviceChanged || !queue.changed.isEmpty {
-                try await connection.query("""
-                    INSERT INTO dispatcher_devices (device_id, partition, tenant_id, protocol, instance_id, session_id, connected, planned,
-                        connection_request_url, connection_request_at, connection_requests, needs_refresh, last_full_sync_at, next_sequence,
-                        wake_at, updated_at)
-                    VALUES (\(device.deviceID), \(device.partition), \(device.tenantID), \(DeviceProtocolName.name(device.deviceProtocol)),
-                        \(device.instanceID), \(device.sessionID), \(device.connected), \(device.planned), \(device.connectionRequestURL),
-                        \(device.connectionRequestAt), \(Int32(clamping: device.connectionRequests)), \(device.needsRefresh),
-                        \(device.lastFullSyncAt), \(device.nextSequence), \(queue.wakeAt(after: now)), \(now))
-                    ON CONFLICT (device_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, protocol = EXCLUDED.protocol,
-                        instance_id = EXCLUDED.instance_id, session_id = EXCLUDED.session_id, connected = EXCLUDED.connected,
-                        planned = EXCLUDED.planned, connection_request_url = EXCLUDED.connection_request_url,
-                        connection_request_at = EXCLUDED.connection_request_at, connection_requests = EXCLUDED.connection_requests,
-                        needs_refresh = EXCLUDED.needs_refresh, last_full_sync_at = EXCLUDED.last_full_sync_at,
-                        next_sequence = EXCLUDED.next_sequence, wake_at = EXCLUDED.wake_at, updated_at = EXCLUDED.updated_at
-                    """, logger: logger)
+                deviceRows.append(deviceRow(device, wakeAt: queue.wakeAt(after: now), now: now))
             }
             var byID: [String: QueuedCommand] = [:]
             for command in queue.commands where queue.changed.contains(command.id) {
-                try await upsert(command, device: device, now: now, connection: connection, logger: logger)
+                commandRows.append(try commandRow(command, device: device, now: now))
                 byID[command.id] = command
             }
             for transition in queue.transitions {
                 if let command = byID[transition.commandID] { transitions.append((transition, command, device.deviceID, device.partition)) }
             }
+        }
+        // One statement per table and batch, rows as JSON (it carries NULLs, which bind arrays
+        // of optionals would not); times as microseconds since 1970.
+        if !deviceRows.isEmpty {
+            try await connection.query("""
+                INSERT INTO dispatcher_devices (device_id, partition, tenant_id, protocol, instance_id, session_id, connected, planned,
+                    connection_request_url, connection_request_at, connection_requests, needs_refresh, last_full_sync_at, next_sequence,
+                    wake_at, updated_at)
+                SELECT x.device_id, x.partition, x.tenant_id, x.protocol, x.instance_id, x.session_id, x.connected, x.planned,
+                    x.connection_request_url, to_timestamp(x.connection_request_at / 1e6), x.connection_requests, x.needs_refresh,
+                    to_timestamp(x.last_full_sync_at / 1e6), x.next_sequence, to_timestamp(x.wake_at / 1e6), to_timestamp(x.updated_at / 1e6)
+                FROM jsonb_to_recordset(\(try json(deviceRows))::jsonb) AS x(device_id text, partition int, tenant_id text, protocol text,
+                    instance_id text, session_id text, connected bool, planned bool, connection_request_url text, connection_request_at bigint,
+                    connection_requests int, needs_refresh bool, last_full_sync_at bigint, next_sequence bigint, wake_at bigint, updated_at bigint)
+                ON CONFLICT (device_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, protocol = EXCLUDED.protocol,
+                    instance_id = EXCLUDED.instance_id, session_id = EXCLUDED.session_id, connected = EXCLUDED.connected,
+                    planned = EXCLUDED.planned, connection_request_url = EXCLUDED.connection_request_url,
+                    connection_request_at = EXCLUDED.connection_request_at, connection_requests = EXCLUDED.connection_requests,
+                    needs_refresh = EXCLUDED.needs_refresh, last_full_sync_at = EXCLUDED.last_full_sync_at,
+                    next_sequence = EXCLUDED.next_sequence, wake_at = EXCLUDED.wake_at, updated_at = EXCLUDED.updated_at
+                """, logger: logger)
+        }
+        if !commandRows.isEmpty {
+            try await connection.query("""
+                INSERT INTO dispatcher_commands (command_id, device_id, partition, tenant_id, sequence, priority, independent, idempotency_key,
+                    kind, command, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at, orphaned_at, cancel_requested,
+                    last_error_code, last_error, created_at, updated_at, finished_at)
+                SELECT x.command_id, x.device_id, x.partition, x.tenant_id, x.sequence, x.priority, x.independent, x.idempotency_key,
+                    x.kind, decode(x.command, 'base64'), x.state, x.dispatches, x.failures, to_timestamp(x.retry_at / 1e6), x.session_id,
+                    x.instance_id, to_timestamp(x.dispatched_at / 1e6), to_timestamp(x.orphaned_at / 1e6), x.cancel_requested,
+                    x.last_error_code, x.last_error, to_timestamp(x.created_at / 1e6), to_timestamp(x.updated_at / 1e6),
+                    to_timestamp(x.finished_at / 1e6)
+                FROM jsonb_to_recordset(\(try json(commandRows))::jsonb) AS x(command_id text, device_id text, partition int, tenant_id text,
+                    sequence bigint, priority int, independent bool, idempotency_key text, kind text, command text, state text,
+                    dispatches int, failures int, retry_at bigint, session_id text, instance_id text, dispatched_at bigint,
+                    orphaned_at bigint, cancel_requested bool, last_error_code int, last_error text, created_at bigint,
+                    updated_at bigint, finished_at bigint)
+                ON CONFLICT (command_id) DO UPDATE SET state = EXCLUDED.state, dispatches = EXCLUDED.dispatches, failures = EXCLUDED.failures,
+                    retry_at = EXCLUDED.retry_at, session_id = EXCLUDED.session_id, instance_id = EXCLUDED.instance_id,
+                    dispatched_at = EXCLUDED.dispatched_at, orphaned_at = EXCLUDED.orphaned_at, cancel_requested = EXCLUDED.cancel_requested,
+                    last_error_code = EXCLUDED.last_error_code, last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at,
+                    finished_at = EXCLUDED.finished_at
+                """, logger: logger)
         }
         if !transitions.isEmpty {
             let detail: [String] = transitions.map { t in
@@ -153,27 +183,39 @@ public enum DispatchStore {
         try await Outbox.append(records, connection: connection, logger: logger)
     }
 
-    private static func upsert(_ command: QueuedCommand, device: DispatchDevice, now: Date, connection: PostgresConnection, logger: Logger) async throws {
-        let bytes = ByteBuffer(bytes: try command.command.serializedBytes() as [UInt8])
-        let key = command.command.idempotencyKey.isEmpty ? nil : command.command.idempotencyKey
-        let errorCode = command.lastError.map(\.code)
-        let errorText = command.lastError.map(\.message)
-        let finishedAt = command.state.isFinal ? (command.finishedAt ?? now) : nil
-        try await connection.query("""
-            INSERT INTO dispatcher_commands (command_id, device_id, partition, tenant_id, sequence, priority, independent, idempotency_key,
-                kind, command, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at, orphaned_at, cancel_requested,
-                last_error_code, last_error, created_at, updated_at, finished_at)
-            VALUES (\(command.id), \(device.deviceID), \(device.partition), \(command.command.tenantID.isEmpty ? device.tenantID : command.command.tenantID),
-                \(command.sequence), \(command.priority), \(command.independent), \(key), \(command.kind), \(bytes), \(command.state.rawValue),
-                \(Int32(clamping: command.dispatches)), \(Int32(clamping: command.failures)), \(command.retryAt), \(command.sessionID),
-                \(command.instanceID), \(command.dispatchedAt), \(command.orphanedAt), \(command.cancelRequested), \(errorCode), \(errorText),
-                \(command.createdAt), \(now), \(finishedAt))
-            ON CONFLICT (command_id) DO UPDATE SET state = EXCLUDED.state, dispatches = EXCLUDED.dispatches, failures = EXCLUDED.failures,
-                retry_at = EXCLUDED.retry_at, session_id = EXCLUDED.session_id, instance_id = EXCLUDED.instance_id,
-                dispatched_at = EXCLUDED.dispatched_at, orphaned_at = EXCLUDED.orphaned_at, cancel_requested = EXCLUDED.cancel_requested,
-                last_error_code = EXCLUDED.last_error_code, last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at,
-                finished_at = EXCLUDED.finished_at
-            """, logger: logger)
+    private static func micros(_ date: Date?) -> Any { date.map { $0.unixMicroseconds } ?? NSNull() }
+
+    private static func deviceRow(_ device: DispatchDevice, wakeAt: Date?, now: Date) -> [String: Any] {
+        [
+            "device_id": device.deviceID, "partition": device.partition, "tenant_id": device.tenantID,
+            "protocol": DeviceProtocolName.name(device.deviceProtocol), "instance_id": device.instanceID ?? NSNull(),
+            "session_id": device.sessionID ?? NSNull(), "connected": device.connected, "planned": device.planned,
+            "connection_request_url": device.connectionRequestURL ?? NSNull(), "connection_request_at": micros(device.connectionRequestAt),
+            "connection_requests": device.connectionRequests, "needs_refresh": device.needsRefresh,
+            "last_full_sync_at": micros(device.lastFullSyncAt), "next_sequence": device.nextSequence, "wake_at": micros(wakeAt),
+            "updated_at": now.unixMicroseconds,
+        ]
+    }
+
+    private static func commandRow(_ command: QueuedCommand, device: DispatchDevice, now: Date) throws -> [String: Any] {
+        let bytes = try command.command.serializedBytes() as [UInt8]
+        return [
+            "command_id": command.id, "device_id": device.deviceID, "partition": device.partition,
+            "tenant_id": command.command.tenantID.isEmpty ? device.tenantID : command.command.tenantID,
+            "sequence": command.sequence, "priority": command.priority, "independent": command.independent,
+            "idempotency_key": command.command.idempotencyKey.isEmpty ? NSNull() : command.command.idempotencyKey,
+            "kind": command.kind, "command": Data(bytes).base64EncodedString(), "state": command.state.rawValue,
+            "dispatches": command.dispatches, "failures": command.failures, "retry_at": micros(command.retryAt),
+            "session_id": command.sessionID ?? NSNull(), "instance_id": command.instanceID ?? NSNull(),
+            "dispatched_at": micros(command.dispatchedAt), "orphaned_at": micros(command.orphanedAt),
+            "cancel_requested": command.cancelRequested, "last_error_code": command.lastError.map { Int($0.code) } ?? NSNull(),
+            "last_error": command.lastError?.message ?? NSNull(), "created_at": command.createdAt.unixMicroseconds,
+            "updated_at": now.unixMicroseconds, "finished_at": micros(command.state.isFinal ? (command.finishedAt ?? now) : nil),
+        ]
+    }
+
+    private static func json(_ rows: [[String: Any]]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: rows), as: UTF8.self)
     }
 
     /// The Kafka record of an effect, keyed by the device.
