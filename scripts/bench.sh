@@ -42,5 +42,7 @@ if [[ "$WHAT" == all || "$WHAT" == fleet ]]; then
 fi
 if [[ "$WHAT" == all || "$WHAT" == dispatch ]]; then
   echo
-  "$TF_BIN/twinfleet-devtool" bench-dispatch --dev-kafka-url "http://127.0.0.1:$HTTP_PORT"
+  # The mock cluster holds a fetch for fetch.wait.max.ms even when data arrives (real Kafka
+  # answers at once): a short wait gives the latency a real broker would.
+  KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-dispatch --dev-kafka-url "http://127.0.0.1:$HTTP_PORT"
 fi
