@@ -217,7 +217,7 @@ public struct DeviceQueue: Sendable {
         return commands.count == before ? effects : effects + pump(now: now)
     }
 
-    /// Queues a command and returns its ACCEPTED result; nothing when it is a duplicate.
+    /// Queues a command; a duplicate by idempotency key yields its CANCELLED result.
     private mutating func enqueue(_ command: Twinfleet_Bus_V1_Command, now: Date) -> [DispatchEffect] {
         let key = command.idempotencyKey
         // The same command again (a producer's retry): nothing to say.
@@ -241,7 +241,10 @@ public struct DeviceQueue: Sendable {
         device.nextSequence += 1
         deviceChanged = true
         insert(queued)
-        return [.result(result(for: queued, .accepted, now: now))]
+        // No ACCEPTED result: the request on the commands topic already shows the command queued
+        // to every reader (the twin marks it so), and a result per command would double the
+        // outbox and the results topic for nothing. The transition is recorded.
+        return []
     }
 
     /// A CommandCancelled: a queued command ends at once; one in flight ends as cancelled if it
