@@ -3,6 +3,7 @@ import CWMPSession
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import SwiftProtobuf
 
@@ -117,6 +118,7 @@ actor SessionHub {
             }
             outcome.records += step.events.compactMap { try? Self.record($0, topic: topics.events, key: $0.deviceID) }
             outcome.records += step.results.compactMap { try? Self.record($0, topic: topics.results, key: $0.deviceID) }
+            count(step)
             if output.sessionID == ownSession {
                 switch step.reply {
                 case .respond(let response)?:
@@ -136,6 +138,25 @@ actor SessionHub {
             }
         }
         return outcome
+    }
+
+    /// Sessions opened and ended (by reason), command outcomes, and the sessions open now.
+    private func count(_ step: CWMPSessionStep) {
+        for event in step.events {
+            guard case .presence(let presence)? = event.body else { continue }
+            switch presence.kind {
+            case .sessionOpened:
+                Counter(label: "twinfleet_cwmp_sessions_opened_total").increment()
+            case .sessionClosed:
+                Counter(label: "twinfleet_cwmp_sessions_ended_total", dimensions: [("reason", presence.reason.isEmpty ? "unknown" : presence.reason)]).increment()
+            default:
+                break
+            }
+        }
+        for result in step.results {
+            Counter(label: "twinfleet_cwmp_command_results_total", dimensions: [("status", "\(result.status)")]).increment()
+        }
+        Gauge(label: "twinfleet_cwmp_sessions_open").record(table.count)
     }
 
     static func record<M: SwiftProtobuf.Message>(_ message: M, topic: String, key: String) throws -> OutgoingRecord {

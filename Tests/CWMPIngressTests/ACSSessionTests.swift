@@ -153,6 +153,12 @@ import TestSupport
         #expect(kinds.contains("inform"))
         #expect(kinds.contains("presence-\(Twinfleet_Bus_V1_Presence.Kind.sessionOpened.rawValue)"))
         #expect(uptime == 4242)
+        // The session shows in the metrics.
+        let metrics = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(opsPort)/metrics"), timeout: .seconds(5))
+        let text = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
+        #expect(text.contains("twinfleet_cwmp_sessions_opened_total 1"), "\(text)")
+        #expect(text.contains("twinfleet_cwmp_sessions_ended_total{reason=\"completed\"} 1"))
+        #expect(text.contains("twinfleet_cwmp_command_results_total{status=\"succeeded\"} 1"))
         service.signal(SIGTERM)
         #expect(await service.waitForExit(timeout: .seconds(30)) == 0, "graceful stop failed: \(service.standardErrorTail)")
     }
