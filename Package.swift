@@ -77,7 +77,7 @@ let package = Package(
         shared("USPCodec", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         shared("FleetQuery", deps: [], exclude: ["LANGUAGE.md"]),
         shared("Twin", deps: ["FleetQuery", "ShardedPostgres", "BusContracts", "TwinfleetModel", "Kafka", postgres, protobuf, logging, lifecycle]),
-        shared("Dispatcher", deps: ["ShardedPostgres", "BusContracts", "Kafka", "Twin", "FleetQuery", "TwinfleetModel", postgres, protobuf, logging, metrics, lifecycle]),
+        shared("Dispatcher", deps: ["ShardedPostgres", "BusContracts", "Kafka", "Twin", "FleetQuery", "TwinfleetModel", postgres, protobuf, logging, metrics, lifecycle, nioLocks]),
         service("CommandDispatcher", deps: ["Dispatcher", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
         service("TwinStore", deps: ["Twin", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
         service("CWMPIngress", deps: ["CWMPSession", "CWMPCodec", "HTTPAuth", "Kafka", asyncHTTPClient, nio,

@@ -274,13 +274,11 @@ public struct DeviceQueue: Sendable {
         case .delivered:
             guard sameAttempt, current.state == .dispatched else { return [] }
             move(index, to: .delivered)
-            changed.insert(current.id)
             return []
         case .inProgress:
             // Also after an orphan requeue: the device did take this delivery.
             guard sameAttempt, current.state != .inProgress, current.dispatches > 0 else { return [] }
             move(index, to: .inProgress)
-            changed.insert(current.id)
             return []
         case .succeeded:
             var effects = finish(at: index, .succeeded, error: nil, now: now)
@@ -301,7 +299,6 @@ public struct DeviceQueue: Sendable {
                 commands[index].sessionID = nil
                 commands[index].dispatchedAt = nil
                 commands[index].orphanedAt = nil
-                changed.insert(current.id)
                 return pump(now: now)
             }
             if current.cancelRequested, result.error.retriable { return finish(at: index, .cancelled, error: nil, now: now) + pump(now: now) }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import PostgresNIO
 import ServiceLifecycle
 import ShardedPostgres
@@ -68,7 +69,7 @@ public struct DispatchClock: Service {
     public func tick(shard: Int, partitions: Set<Int32>) async throws -> Int {
         let now = clock()
         let policy = self.policy, limit = batchSize, logger = self.logger, topics = consumer.handler.topics
-        let count = NIOLockedCounter()
+        let count = NIOLockedValueBox(0)
         try await consumer.withPartitionsLocked(partitions, shard: shard, logger: logger) { open, connection in
             var due: [String: Int32] = [:]
             let rows = try await connection.query("""
@@ -88,9 +89,9 @@ public struct DispatchClock: Service {
                 loaded.queues[device] = queue
             }
             try await DispatchStore.save(loaded, effects: effects, topics: topics, now: now, connection: connection, logger: logger)
-            count.set(due.count)
+            count.withLockedValue { $0 = due.count }
         }
-        return count.value
+        return count.withLockedValue { $0 }
     }
 
     /// Deletes final commands (and their transitions) older than the retention.
@@ -112,12 +113,4 @@ public struct DispatchClock: Service {
             }
         }
     }
-}
-
-/// A count set inside a `@Sendable` closure.
-final class NIOLockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored = 0
-    func set(_ value: Int) { lock.withLock { stored = value } }
-    var value: Int { lock.withLock { stored } }
 }

@@ -44,6 +44,21 @@ import TestSupport
 
     static func freePort() -> Int { freeLocalPort() }
 
+    /// An ingress on 127.0.0.1 (ACS `port`, operations `opsPort`), Digest user `cpe`/`s3cret`.
+    static func ingressVariables(_ environment: TestEnvironment, instance: String, port: Int, opsPort: Int, planWaitMs: Int = 20_000) -> [String: String] {
+        var variables = environment.childEnvironment()
+        variables["INSTANCE_ID"] = instance
+        variables["HTTP_HOST"] = "127.0.0.1"
+        variables["HTTP_PORT"] = String(opsPort)
+        variables["CWMP_HOST"] = "127.0.0.1"
+        variables["CWMP_PORT"] = String(port)
+        variables["CWMP_USERNAME"] = "cpe"
+        variables["CWMP_PASSWORD"] = "s3cret"
+        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
+        variables["CWMP_PLAN_WAIT_MS"] = String(planWaitMs)
+        return variables
+    }
+
     func post(_ url: String, body: String, cookie: String? = nil, authorization: String? = nil) async throws -> (status: Int, headers: [(String, String)], body: String) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -64,22 +79,10 @@ import TestSupport
         let serial = "S" + UUID().uuidString.prefix(8)
         let device = "00D09E-HGW-\(serial)"
         let port = Self.freePort(), opsPort = Self.freePort()
-        var variables = environment.childEnvironment()
-        variables["INSTANCE_ID"] = instance
-        variables["HTTP_HOST"] = "127.0.0.1"
-        variables["HTTP_PORT"] = String(opsPort)
-        variables["CWMP_HOST"] = "127.0.0.1"
-        variables["CWMP_PORT"] = String(port)
-        variables["CWMP_USERNAME"] = "cpe"
-        variables["CWMP_PASSWORD"] = "s3cret"
-        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
-        variables["CWMP_PLAN_WAIT_MS"] = "20000"
+        let variables = Self.ingressVariables(environment, instance: instance, port: port, opsPort: opsPort)
         let service = try ChildProcess("twinfleet-cwmp-ingress", [], environment: environment, variables: variables)
         defer { service.signal(SIGTERM) }
-        let ready = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
-            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(opsPort)/health/ready"), timeout: .seconds(2))
-            return response?.status == .ok
-        }
+        let ready = await waitUntilReady(opsPort: opsPort, timeout: .seconds(60))
         #expect(ready, "cwmp-ingress did not become ready: \(service.standardErrorTail)")
         let acs = "http://127.0.0.1:\(port)/acs"
         let producer = try KafkaProducer(configuration: environment.kafka(), logger: TestEnvironment.logger)

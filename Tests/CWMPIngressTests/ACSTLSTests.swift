@@ -32,26 +32,14 @@ import TestSupport
         let events = TestEnvironment.unique("tls-events")
         try await environment.createTopic(events, partitions: environment.partitionCount)
         let port = freeLocalPort(), opsPort = freeLocalPort()
-        var variables = environment.childEnvironment()
-        variables["INSTANCE_ID"] = instance
-        variables["HTTP_HOST"] = "127.0.0.1"
-        variables["HTTP_PORT"] = String(opsPort)
-        variables["CWMP_HOST"] = "127.0.0.1"
-        variables["CWMP_PORT"] = String(port)
+        var variables = ACSSessionTests.ingressVariables(environment, instance: instance, port: port, opsPort: opsPort, planWaitMs: 200)
         variables["CWMP_AUTH"] = "digest+basic"
-        variables["CWMP_USERNAME"] = "cpe"
-        variables["CWMP_PASSWORD"] = "s3cret"
-        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
-        variables["CWMP_PLAN_WAIT_MS"] = "200"
         variables["CWMP_TLS_CERT_FILE"] = cert
         variables["CWMP_TLS_KEY_FILE"] = key
         variables["CWMP_EVENTS_TOPIC"] = events
         let service = try ChildProcess("twinfleet-cwmp-ingress", [], environment: environment, variables: variables)
         defer { service.signal(SIGTERM) }
-        let ready = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
-            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(opsPort)/health/ready"), timeout: .seconds(2))
-            return response?.status == .ok
-        }
+        let ready = await waitUntilReady(opsPort: opsPort, timeout: .seconds(60))
         #expect(ready, "cwmp-ingress did not become ready: \(service.standardErrorTail)")
 
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -105,23 +93,13 @@ import TestSupport
         try await environment.createTopic(events, partitions: environment.partitionCount)
         let port = freeLocalPort(), opsPort = freeLocalPort()
         let secret = "per-device-credential-secret-0123"
-        var variables = environment.childEnvironment()
-        variables["INSTANCE_ID"] = instance
-        variables["HTTP_HOST"] = "127.0.0.1"
-        variables["HTTP_PORT"] = String(opsPort)
-        variables["CWMP_HOST"] = "127.0.0.1"
-        variables["CWMP_PORT"] = String(port)
+        var variables = ACSSessionTests.ingressVariables(environment, instance: instance, port: port, opsPort: opsPort, planWaitMs: 200)
         variables["CWMP_CREDENTIALS"] = "derived"
         variables["CWMP_CREDENTIAL_SECRET"] = secret
-        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
-        variables["CWMP_PLAN_WAIT_MS"] = "200"
         variables["CWMP_EVENTS_TOPIC"] = events
         let service = try ChildProcess("twinfleet-cwmp-ingress", [], environment: environment, variables: variables)
         defer { service.signal(SIGTERM) }
-        let ready = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
-            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(opsPort)/health/ready"), timeout: .seconds(2))
-            return response?.status == .ok
-        }
+        let ready = await waitUntilReady(opsPort: opsPort, timeout: .seconds(60))
         #expect(ready, "cwmp-ingress did not become ready: \(service.standardErrorTail)")
         let credentials = try DerivedCredentials(secret: Array(secret.utf8))
         let serial = "D" + UUID().uuidString.prefix(8)

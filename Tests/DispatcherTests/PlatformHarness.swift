@@ -112,10 +112,7 @@ final class PlatformHarness: @unchecked Sendable {
 
     private func launch(_ executable: String, _ variables: [String: String], ops port: Int) async throws -> ChildProcess {
         let process = try ChildProcess(executable, [], environment: environment, variables: variables)
-        let ready = await eventually(timeout: .seconds(90), every: .milliseconds(250)) {
-            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/health/ready"), timeout: .seconds(2))
-            return response?.status == .ok
-        }
+        let ready = await waitUntilReady(opsPort: port, timeout: .seconds(90))
         if !ready {
             process.signal(SIGKILL)
             throw TestCPEError.make("\(executable) did not become ready: \(process.standardErrorTail)")

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -112,4 +113,12 @@ public func freeLocalPort() -> Int {
         if bound == 0 { return port }
     }
     return Int.random(in: 10_000..<32_000)
+}
+
+/// Waits until a service's `/health/ready` on 127.0.0.1:`opsPort` answers 200.
+public func waitUntilReady(opsPort: Int, timeout: Duration = .seconds(60)) async -> Bool {
+    await eventually(timeout: timeout, every: .milliseconds(250)) {
+        let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(opsPort)/health/ready"), timeout: .seconds(2))
+        return response?.status == .ok
+    }
 }
