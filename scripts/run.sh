@@ -42,6 +42,8 @@ export CWMP_PASSWORD='cpe-dev-password'
 export CWMP_NONCE_SECRET='$(head -c 24 /dev/urandom | base64)'
 export CWMP_CR_USERNAME='acs'
 export CWMP_CR_PASSWORD='cr-dev-password'
+# Development only: every USP agent may connect (production lists endpoint IDs or prefixes).
+export USP_ALLOWED_AGENTS='*'
 ENV
 source "$DATA/env"
 "$TF_BIN/twinfleet-devtool" migrate >/dev/null

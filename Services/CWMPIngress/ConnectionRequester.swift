@@ -1,3 +1,4 @@
+import TwinfleetModel
 import AsyncHTTPClient
 import BusContracts
 import Foundation
@@ -98,12 +99,5 @@ struct ConnectionRequester: Sendable {
         // A few bytes at most: the answer's status is all that matters.
         _ = try? await response.body.collect(upTo: 4096)
         return (Int(response.status.code), response.headers["WWW-Authenticate"])
-    }
-}
-
-extension Duration {
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

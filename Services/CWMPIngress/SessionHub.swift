@@ -160,8 +160,6 @@ actor SessionHub {
     }
 
     static func record<M: SwiftProtobuf.Message>(_ message: M, topic: String, key: String) throws -> OutgoingRecord {
-        OutgoingRecord(
-            topic: topic, key: key, value: try message.serializedBytes(),
-            headers: RecordHeader.describing(M.self).map { KafkaHeader(key: $0.name, string: $0.value) })
+        try OutgoingRecord(message: message, topic: topic, key: key)
     }
 }

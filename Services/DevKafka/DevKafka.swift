@@ -90,9 +90,6 @@ struct DevKafka {
     }
 
     static func problem(_ status: HTTPResponse.Status, _ detail: String) -> Response {
-        var quoted = ""
-        JSONLogHandler.appendQuoted(detail, to: &quoted)
-        let body = "{\"type\":\"about:blank\",\"title\":\"\(status.reasonPhrase)\",\"status\":\(status.code),\"detail\":\(quoted)}"
-        return Response(status: status, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: .init(string: body)))
+        ProblemResponse.make(status, detail)
     }
 }

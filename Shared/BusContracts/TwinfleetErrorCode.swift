@@ -27,6 +27,9 @@ public enum TwinfleetErrorCode: Int32, Sendable, Hashable, CaseIterable {
     /// 1009: dropped because another command of the device already used its idempotency key
     /// (reported CANCELLED).
     case duplicate = 1009
+    /// 1010: the device did not answer the request within the ingress's timeout (it may still
+    /// act on it). Retriable.
+    case responseTimeout = 1010
 
     /// What the code means, for people.
     public var meaning: String {
@@ -40,6 +43,7 @@ public enum TwinfleetErrorCode: Int32, Sendable, Hashable, CaseIterable {
         case .malformedResponse: "the device's answer could not be read"
         case .predecessorFailed: "an earlier command of the device failed"
         case .duplicate: "duplicate idempotency key"
+        case .responseTimeout: "the device did not answer in time"
         }
     }
 }

@@ -75,11 +75,3 @@ public struct CWMPSessionContext: Sendable, Hashable {
         self.tls = tls
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as `Date` arithmetic wants it.
-    var timeInterval: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-}

@@ -211,9 +211,7 @@ public final class BulkRunner: Service, Sendable {
         let records = try page.devices.map { device -> OutgoingRecord in
             var envelope = Twinfleet_Bus_V1_CommandEnvelope()
             envelope.requested.command = operation.command(for: device.deviceID, now: now)
-            return OutgoingRecord(
-                topic: commandsTopic, key: device.deviceID, value: try envelope.serializedBytes(),
-                headers: RecordHeader.describing(Twinfleet_Bus_V1_CommandEnvelope.self).map { KafkaHeader(key: $0.name, string: $0.value) })
+            return try OutgoingRecord(message: envelope, topic: commandsTopic, key: device.deviceID)
         }
         if !records.isEmpty { _ = try await producer.sendAll(records) }
         let completed = page.nextCursor == nil

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import BusContracts
+import TwinfleetModel
 
 /// The dispatcher's limits and timings.
 public struct DispatchPolicy: Sendable, Hashable {
@@ -66,13 +67,6 @@ public struct DispatchPolicy: Sendable, Hashable {
     static func backoff(base: Duration, cap: Duration, step: Int) -> TimeInterval {
         let exponent = min(max(step - 1, 0), 30)
         return min(base.timeInterval * Double(1 << exponent), cap.timeInterval)
-    }
-}
-
-extension Duration {
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 

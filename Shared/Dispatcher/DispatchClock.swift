@@ -1,3 +1,4 @@
+import TwinfleetModel
 import Foundation
 import Logging
 import Metrics

@@ -231,9 +231,7 @@ public enum DispatchStore {
     }
 
     static func make<M: SwiftProtobuf.Message>(_ message: M, topic: String, key: String) throws -> OutgoingRecord {
-        OutgoingRecord(
-            topic: topic, key: key, value: try message.serializedBytes(),
-            headers: RecordHeader.describing(M.self).map { KafkaHeader(key: $0.name, string: $0.value) })
+        try OutgoingRecord(message: message, topic: topic, key: key)
     }
 }
 

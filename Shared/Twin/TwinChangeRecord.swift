@@ -44,9 +44,7 @@ enum TwinChangeRecord {
             change.presence.online = device.online
             change.presence.instanceID = device.instanceID ?? ""
         }
-        return OutgoingRecord(
-            topic: Topic.twinChanges, key: device.deviceID, value: try change.serializedBytes(),
-            headers: RecordHeader.describing(Twinfleet_Bus_V1_TwinChange.self).map { KafkaHeader(key: $0.name, string: $0.value) })
+        return try OutgoingRecord(message: change, topic: Topic.twinChanges, key: device.deviceID)
     }
 
     static func typed(_ text: String?, _ typeName: String?) -> Twinfleet_Bus_V1_ParameterValue? {

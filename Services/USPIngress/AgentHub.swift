@@ -1,0 +1,193 @@
+import BusContracts
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import SwiftProtobuf
+import USPCodec
+import USPSession
+
+/// Where records for one agent connection go: a WebSocket, or an MQTT topic.
+protocol AgentLink: Sendable {
+    /// Sends one serialized USP Record.
+    func send(_ record: [UInt8]) async throws
+    /// Ends the connection (a no-op where the MTP has none, as with MQTT).
+    func close() async
+}
+
+/// What the hub decided for one input: records to publish first, then records to send to
+/// agents, then links to close.
+struct HubOutcome: Sendable {
+    var records: [OutgoingRecord] = []
+    var sends: [(AgentLink, [UInt8])] = []
+    var closes: [AgentLink] = []
+}
+
+/// The live agent connections of this instance: one `USPAgentSession` per connection, behind an
+/// actor. An endpoint has one connection at a time here: a new one replaces the old, whose
+/// commands are failed (retriable) and which is closed. Nothing outlives the connection.
+actor AgentHub {
+    private var sessions: [String: USPAgentSession] = [:]
+    private var links: [String: AgentLink] = [:]
+    private var connectionOfEndpoint: [String: String] = [:]
+    private let configuration: USPSessionConfiguration
+    private let encoder: USPRecordEncoder
+    private let topics: (events: String, results: String)
+    private let logger: Logger
+
+    init(configuration: USPSessionConfiguration, topics: (events: String, results: String), logger: Logger) {
+        self.configuration = configuration
+        encoder = USPRecordEncoder(controllerEndpointID: configuration.controllerEndpointID)
+        self.topics = topics
+        self.logger = logger
+    }
+
+    var connectionCount: Int { sessions.count }
+
+    /// The connection that holds `endpointID` now, if any.
+    func connectionID(ofEndpoint endpointID: String) -> String? { connectionOfEndpoint[endpointID] }
+
+    /// A new agent connection.
+    func connect(_ connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome {
+        var outcome = HubOutcome()
+        if let previous = connectionOfEndpoint[connection.endpointID] {
+            outcome = end(previous, reason: "replaced by a new connection", now: now, closeLink: true)
+        }
+        var session = USPAgentSession(connection: connection, configuration: configuration)
+        let step = session.open(now: now)
+        sessions[connection.connectionID] = session
+        links[connection.connectionID] = link
+        connectionOfEndpoint[connection.endpointID] = connection.connectionID
+        Counter(label: "twinfleet_usp_connections_opened_total", dimensions: [("mtp", "\(connection.mtp)")]).increment()
+        Gauge(label: "twinfleet_usp_connections_open").record(sessions.count)
+        collect(step, of: connection.connectionID, into: &outcome)
+        return outcome
+    }
+
+    /// One record the agent of `connectionID` sent.
+    func receive(_ bytes: [UInt8], on connectionID: String, now: Date) -> HubOutcome {
+        var outcome = HubOutcome()
+        guard var session = sessions[connectionID] else { return outcome }
+        let step = session.receive(record: bytes, now: now)
+        sessions[connectionID] = session
+        Counter(label: "twinfleet_usp_records_received_total").increment()
+        collect(step, of: connectionID, into: &outcome)
+        return outcome
+    }
+
+    /// A delivery from the inbox; one for a connection that is not here comes back NOT_DELIVERED
+    /// so the dispatcher routes it again.
+    func deliver(_ delivery: Twinfleet_Bus_V1_Delivery, now: Date) -> HubOutcome {
+        var outcome = HubOutcome()
+        guard case .command(let commandDelivery)? = delivery.body else { return outcome }
+        guard var session = sessions[delivery.sessionID] else {
+            var result = Twinfleet_Bus_V1_CommandResult()
+            result.commandID = commandDelivery.command.commandID
+            result.deviceID = delivery.deviceID
+            result.tenantID = commandDelivery.command.tenantID
+            result.instanceID = configuration.instanceID
+            result.occurredAtUs = Int64((now.timeIntervalSince1970 * 1_000_000).rounded())
+            result.attempt = max(1, commandDelivery.attempt)
+            result.status = .notDelivered
+            result.error.code = TwinfleetErrorCode.sessionEnded.rawValue
+            result.error.message = "connection \(delivery.sessionID) is not held by \(configuration.instanceID)"
+            result.error.retriable = true
+            append(result, into: &outcome)
+            return outcome
+        }
+        let step = session.deliver(commandDelivery, now: now)
+        sessions[delivery.sessionID] = session
+        collect(step, of: delivery.sessionID, into: &outcome)
+        return outcome
+    }
+
+    /// Request timeouts of every connection.
+    func tick(now: Date) -> HubOutcome {
+        var outcome = HubOutcome()
+        for connectionID in sessions.keys.sorted() {
+            guard var session = sessions[connectionID] else { continue }
+            let step = session.tick(now: now)
+            sessions[connectionID] = session
+            collect(step, of: connectionID, into: &outcome)
+        }
+        return outcome
+    }
+
+    /// The transport reports the connection gone.
+    func disconnected(_ connectionID: String, reason: String, now: Date) -> HubOutcome {
+        end(connectionID, reason: reason, now: now, closeLink: false)
+    }
+
+    /// Shutdown: every connection ends.
+    func endAll(now: Date) -> HubOutcome {
+        var outcome = HubOutcome()
+        for connectionID in sessions.keys.sorted() {
+            let ended = end(connectionID, reason: "shutdown", now: now, closeLink: true)
+            outcome.records += ended.records
+            outcome.sends += ended.sends
+            outcome.closes += ended.closes
+        }
+        return outcome
+    }
+
+    private func end(_ connectionID: String, reason: String, now: Date, closeLink: Bool) -> HubOutcome {
+        var outcome = HubOutcome()
+        guard var session = sessions.removeValue(forKey: connectionID) else { return outcome }
+        let link = links.removeValue(forKey: connectionID)
+        if connectionOfEndpoint[session.deviceID] == connectionID { connectionOfEndpoint[session.deviceID] = nil }
+        let step = session.close(reason: reason, now: now)
+        append(step, deviceID: session.deviceID, connectionID: connectionID, into: &outcome)
+        if closeLink, let link {
+            if let bytes = try? encoder.disconnect(to: session.deviceID, code: .sessionContextTerminated, reason: reason) {
+                outcome.sends.append((link, bytes))
+            }
+            outcome.closes.append(link)
+        }
+        Counter(label: "twinfleet_usp_connections_ended_total", dimensions: [("reason", reason.hasPrefix("replaced") ? "replaced" : reason)]).increment()
+        Gauge(label: "twinfleet_usp_connections_open").record(sessions.count)
+        return outcome
+    }
+
+    /// Turns a session step into records, sends and (for a disconnect) the end of the session.
+    private func collect(_ step: USPSessionStep, of connectionID: String, into outcome: inout HubOutcome) {
+        guard let session = sessions[connectionID] else { return }
+        append(step, deviceID: session.deviceID, connectionID: connectionID, into: &outcome)
+        if let link = links[connectionID] {
+            for message in step.messages {
+                do {
+                    outcome.sends.append((link, try encoder.encode(message, to: session.deviceID)))
+                } catch {
+                    logger.error("USP record not encoded", metadata: ["error": "\(error)", "cpe.device.id": "\(session.deviceID)"])
+                }
+            }
+        }
+        if let disconnect = step.disconnect {
+            if let link = links[connectionID], let bytes = try? encoder.disconnect(to: session.deviceID, code: disconnect.code, reason: disconnect.reason) {
+                outcome.sends.append((link, bytes))
+            }
+            let ended = end(connectionID, reason: "protocol error: \(disconnect.reason)", now: Date(), closeLink: true)
+            outcome.records += ended.records
+            // The DisconnectRecord above goes first; `end` adds a generic one, not needed here.
+            outcome.closes += ended.closes
+        }
+    }
+
+    private func append(_ step: USPSessionStep, deviceID: String, connectionID: String, into outcome: inout HubOutcome) {
+        for note in step.notes {
+            logger.info("\(note)", metadata: ["cpe.device.id": "\(deviceID)", "usp.connection.id": "\(connectionID)"])
+        }
+        for event in step.events {
+            if let record = try? record(event, topic: topics.events, key: event.deviceID) { outcome.records.append(record) }
+        }
+        for result in step.results { append(result, into: &outcome) }
+    }
+
+    private func append(_ result: Twinfleet_Bus_V1_CommandResult, into outcome: inout HubOutcome) {
+        Counter(label: "twinfleet_usp_command_results_total", dimensions: [("status", "\(result.status)")]).increment()
+        if let record = try? record(result, topic: topics.results, key: result.deviceID) { outcome.records.append(record) }
+    }
+
+    private func record<M: SwiftProtobuf.Message>(_ message: M, topic: String, key: String) throws -> OutgoingRecord {
+        try OutgoingRecord(message: message, topic: topic, key: key)
+    }
+}

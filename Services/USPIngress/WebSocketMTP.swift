@@ -1,0 +1,175 @@
+import BusContracts
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Kafka
+import Logging
+import Metrics
+import NIOCore
+import ServiceRuntime
+import USPCodec
+import USPSession
+
+/// The WebSocket MTP (TR-369 R-WS): agents connect to us with the `v1.usp` subprotocol. The
+/// agent's endpoint ID comes from the `eid` query parameter or, without one, from the first
+/// record; the answer names our endpoint ID in `Sec-WebSocket-Extensions: bbf-usp-protocol`.
+/// Each binary message is one USP Record.
+struct WebSocketMTP: Sendable {
+    let hub: AgentHub
+    let publisher: HubPublisher
+    let path: String
+    let controllerEndpointID: String
+    let agents: AgentPolicy
+    let maxRecordBytes: Int
+    let tls: Bool
+    let logger: Logger
+
+    static let subprotocol = "v1.usp"
+
+    /// Why an upgrade request is refused (HTTP status and detail), or nil to accept it.
+    func refusal(_ request: HTTPRequest) -> (HTTPResponse.Status, String)? {
+        guard requestPath(request) == path else { return (.notFound, "USP agents connect to \(path)") }
+        guard request.headerFields[.upgrade]?.lowercased() == "websocket" else {
+            return (.upgradeRequired, "a WebSocket upgrade with subprotocol \(Self.subprotocol) is required")
+        }
+        let offered = request.headerFields[values: .secWebSocketProtocol]
+            .flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard offered.contains(Self.subprotocol) else {
+            return (.badRequest, "the WebSocket subprotocol \(Self.subprotocol) is required (offered: \(offered.isEmpty ? "none" : offered.joined(separator: ", ")))")
+        }
+        if let eid = endpointID(request), !agents.allows(eid) {
+            return (.forbidden, "endpoint \(eid) is not a known agent")
+        }
+        return nil
+    }
+
+    /// The `shouldUpgrade` of the HTTP server: accepts `v1.usp` upgrades on ``path``.
+    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        if let (status, detail) = refusal(request) {
+            Counter(label: "twinfleet_usp_ws_upgrades_refused_total", dimensions: [("status", "\(status.code)")]).increment()
+            logger.debug("WebSocket upgrade refused", metadata: ["reason": "\(detail)"])
+            return .dontUpgrade
+        }
+        let claimed = endpointID(request)
+        let remote = channel.remoteAddress.map(Self.describe) ?? ""
+        var headers = HTTPFields()
+        headers[.secWebSocketProtocol] = Self.subprotocol
+        headers[.secWebSocketExtensions] = "bbf-usp-protocol; eid=\"\(controllerEndpointID)\""
+        return .upgrade(headers) { inbound, outbound, _ in
+            await serve(inbound: inbound, outbound: outbound, claimedEndpoint: claimed, remote: remote)
+        }
+    }
+
+    /// The HTTP answer to a request that was not upgraded.
+    func refuse(_ request: Request) -> Response {
+        let (status, detail) = refusal(request.head) ?? (.badRequest, "not a WebSocket upgrade")
+        return ProblemResponse.make(status, detail)
+    }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, claimedEndpoint: String?, remote: String) async {
+        let link = WebSocketLink(outbound: outbound)
+        var messages = inbound.messages(maxSize: maxRecordBytes).makeAsyncIterator()
+        var first: [UInt8]?
+        let endpointID: String
+        if let claimedEndpoint {
+            endpointID = claimedEndpoint
+        } else {
+            // No `eid` parameter: the first record names the agent.
+            guard let bytes = try? await nextRecord(&messages) else { return }
+            let decoder = USPRecordDecoder(controllerEndpointID: controllerEndpointID)
+            guard let record = try? decoder.decode(bytes), agents.allows(record.fromID) else {
+                logger.info("WebSocket agent without eid refused: its first record names no known agent", metadata: ["usp.remote": "\(remote)"])
+                try? await outbound.close(.policyViolation, reason: "unknown agent")
+                return
+            }
+            endpointID = record.fromID
+            first = bytes
+        }
+        let connection = USPConnection(connectionID: UUID().uuidString.lowercased(), endpointID: endpointID, mtp: .websocket, remoteAddress: remote, tls: tls)
+        await publisher.perform(await hub.connect(connection, link: link, now: Date()))
+        if let first { await publisher.perform(await hub.receive(first, on: connection.connectionID, now: Date())) }
+        var reason = "closed by agent"
+        do {
+            while let bytes = try await nextRecord(&messages) {
+                await publisher.perform(await hub.receive(bytes, on: connection.connectionID, now: Date()))
+            }
+        } catch {
+            reason = "connection error: \(error)"
+        }
+        await publisher.perform(await hub.disconnected(connection.connectionID, reason: reason, now: Date()))
+    }
+
+    /// The next binary message; text messages are not USP and are skipped.
+    private func nextRecord(_ messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws -> [UInt8]? {
+        while let message = try await messages.next() {
+            switch message {
+            case .binary(let buffer): return Array(buffer.readableBytesView)
+            case .text: Counter(label: "twinfleet_usp_ws_text_frames_total").increment()
+            }
+        }
+        return nil
+    }
+
+    private func requestPath(_ request: HTTPRequest) -> String {
+        let target = request.path ?? "/"
+        return String(target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+    }
+
+    /// The `eid` query parameter, percent-decoded; nil when absent or empty.
+    private func endpointID(_ request: HTTPRequest) -> String? {
+        guard let target = request.path, let query = target.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == "eid" else { continue }
+            let value = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            return value.isEmpty ? nil : value
+        }
+        return nil
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}
+
+/// A WebSocket connection as an ``AgentLink``.
+struct WebSocketLink: AgentLink {
+    let outbound: WebSocketOutboundWriter
+
+    func send(_ record: [UInt8]) async throws {
+        try await outbound.write(.binary(ByteBuffer(bytes: record)))
+    }
+
+    func close() async {
+        try? await outbound.close(.normalClosure, reason: nil)
+    }
+}
+
+/// Publishes a hub outcome's records, then sends its records to agents, then closes links.
+/// A record that cannot be published is not followed by the sends that depend on it (a
+/// NotifyResp only after the notification is on the bus): the agent retries.
+struct HubPublisher: Sendable {
+    let producer: KafkaProducer
+    let logger: Logger
+
+    func perform(_ outcome: HubOutcome) async {
+        if !outcome.records.isEmpty {
+            do {
+                _ = try await producer.sendAll(outcome.records)
+            } catch {
+                logger.error("publishing to the bus failed; answers withheld", metadata: ["error": "\(error)"])
+                for link in outcome.closes { await link.close() }
+                return
+            }
+        }
+        for (link, bytes) in outcome.sends {
+            do { try await link.send(bytes) } catch {
+                logger.debug("send to agent failed", metadata: ["error": "\(error)"])
+            }
+        }
+        for link in outcome.closes { await link.close() }
+    }
+}

@@ -1,0 +1,468 @@
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import SwiftProtobuf
+import USPCodec
+import WSClient
+
+/// A TR-369 agent for tests: connects to a controller over a real WebSocket (`v1.usp`), answers
+/// Get, Set, Add, Delete, Operate and GetSupportedDM from its own data model, keeps a real
+/// subscription table, and sends Boot!, ValueChange and OperationComplete notifications.
+/// Everything it receives is kept for assertions.
+public actor TestUSPAgent {
+    public nonisolated let endpointID: String
+    public nonisolated let controllerID: String
+    /// The data model: full parameter path → value.
+    public var parameters: [String: String]
+    /// Parameters a Set must refuse (7013).
+    public var readOnly: Set<String> = ["Device.DeviceInfo.SoftwareVersion", "Device.DeviceInfo.SerialNumber"]
+    /// Types GetSupportedDM reports, by generic path (`Device.WiFi.SSID.{i}.Enable`); string otherwise.
+    public var types: [String: Usp_GetSupportedDMResp.ParamValueType] = [:]
+    /// When false, requests are recorded but not answered (for timeouts).
+    public var answersRequests = true
+    /// Every Msg received, in order.
+    public private(set) var received: [Usp_Msg] = []
+    /// DisconnectRecords received (reason, code).
+    public private(set) var disconnects: [(String, UInt32)] = []
+    /// The `Sec-WebSocket-*` answer is checked by the ingress tests with a raw socket instead.
+    public private(set) var closed = false
+
+    private var outbound: WebSocketOutboundWriter?
+    private var task: Task<Void, Never>?
+    private var counter = 0
+    private var asyncRequests = 0
+
+    public init(endpointID: String, controllerID: String, parameters: [String: String]) {
+        self.endpointID = endpointID
+        self.controllerID = controllerID
+        self.parameters = parameters
+    }
+
+    /// A small TR-181 device.
+    public static func gateway(serial: String) -> [String: String] {
+        [
+            "Device.DeviceInfo.Manufacturer": "Twinfleet Test",
+            "Device.DeviceInfo.ModelName": "USP-GW",
+            "Device.DeviceInfo.SerialNumber": serial,
+            "Device.DeviceInfo.SoftwareVersion": "2.0.0",
+            "Device.DeviceInfo.UpTime": "42",
+            "Device.WiFi.SSID.1.SSID": "home",
+            "Device.WiFi.SSID.1.Enable": "true",
+            "Device.WiFi.SSID.2.SSID": "guest",
+            "Device.WiFi.SSID.2.Enable": "false",
+            "Device.ManagementServer.PeriodicInformInterval": "300",
+            "Device.RootDataModelVersion": "2.16",
+        ]
+    }
+
+    public func set(_ path: String, _ value: String) { parameters[path] = value }
+    public func setAnswersRequests(_ on: Bool) { answersRequests = on }
+    public func setTypes(_ table: [String: Usp_GetSupportedDMResp.ParamValueType]) { types = table }
+
+    // MARK: Connection
+
+    /// Connects to `ws://127.0.0.1:<port><path>`; returns once the WebSocket is open.
+    public func connect(port: Int, path: String = "/usp", sendEID: Bool = true, sendConnectRecord: Bool = true) async throws {
+        closed = false
+        var headers = HTTPFields()
+        headers[.secWebSocketProtocol] = "v1.usp"
+        let query = sendEID ? "?eid=" + (endpointID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? endpointID) : ""
+        let url = "ws://127.0.0.1:\(port)\(path)\(query)"
+        let (opened, signal) = AsyncStream<Bool>.makeStream()
+        let logger = Logger(label: "test-usp-agent")
+        task = Task {
+            do {
+                try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 4 << 20, additionalHeaders: headers), logger: logger) { inbound, outbound, _ in
+                    await self.attach(outbound)
+                    signal.yield(true)
+                    for try await message in inbound.messages(maxSize: 4 << 20) {
+                        if case .binary(let buffer) = message { await self.handle(Array(buffer.readableBytesView)) }
+                    }
+                }
+            } catch {
+                logger.debug("test agent connection ended: \(error)")
+            }
+            await self.detach()
+            signal.yield(false)
+            signal.finish()
+        }
+        var iterator = opened.makeAsyncIterator()
+        guard await iterator.next() == true else { throw TestAgentError.refused }
+        if sendConnectRecord {
+            var record = baseRecord()
+            record.websocketConnect = UspRecord_WebSocketConnectRecord()
+            try await sendRaw(try record.serializedBytes())
+        }
+    }
+
+    /// Closes the WebSocket and waits for the connection task to end.
+    public func disconnect() async {
+        try? await outbound?.close(.normalClosure, reason: nil)
+        let running = task
+        await running?.value
+    }
+
+    /// Waits until the controller closed the connection.
+    public func waitUntilClosed(timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !closed {
+            guard ContinuousClock.now < deadline else { throw TestAgentError.timeout("connection still open") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func attach(_ writer: WebSocketOutboundWriter) { outbound = writer }
+    private func detach() {
+        outbound = nil
+        closed = true
+    }
+
+    // MARK: Sending
+
+    /// Sends raw bytes as one binary WebSocket message.
+    public func sendRaw(_ bytes: [UInt8]) async throws {
+        guard let outbound else { throw TestAgentError.notConnected }
+        try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+    }
+
+    /// Sends `message` in a NoSessionContext record.
+    public func send(_ message: Usp_Msg) async throws {
+        var record = baseRecord()
+        var body = UspRecord_NoSessionContextRecord()
+        body.payload = try message.serializedBytes()
+        record.noSessionContext = body
+        try await sendRaw(try record.serializedBytes())
+    }
+
+    private func baseRecord() -> UspRecord_Record {
+        var record = UspRecord_Record()
+        record.version = "1.3"
+        record.toID = controllerID
+        record.fromID = endpointID
+        return record
+    }
+
+    /// Sends a `Device.Boot!` event on the Boot! subscription (with send_resp); returns its msg_id.
+    @discardableResult
+    public func sendBoot(cause: String = "LocalReboot", commandKey: String = "") async throws -> String {
+        var event = Usp_Notify.Event()
+        event.objPath = "Device."
+        event.eventName = "Boot!"
+        event.params = ["Cause": cause, "CommandKey": commandKey, "FirmwareUpdated": "false",
+                        "ParameterMap": "{\"Device.DeviceInfo.SoftwareVersion\":\"\(parameters["Device.DeviceInfo.SoftwareVersion"] ?? "")\"}"]
+        return try await notify(.event(event), subscription: subscriptionID(notifType: "Event", containing: "Device.Boot!") ?? "boot", sendResp: true)
+    }
+
+    /// Changes a value and notifies it on the ValueChange subscription covering it.
+    @discardableResult
+    public func sendValueChange(_ path: String, _ value: String) async throws -> String {
+        parameters[path] = value
+        var change = Usp_Notify.ValueChange()
+        change.paramPath = path
+        change.paramValue = value
+        return try await notify(.valueChange(change), subscription: subscriptionID(notifType: "ValueChange", containing: path) ?? "vc", sendResp: false)
+    }
+
+    private func notify(_ notification: Usp_Notify.OneOf_Notification, subscription: String, sendResp: Bool) async throws -> String {
+        counter += 1
+        let msgID = "agent-\(counter)"
+        var notify = Usp_Notify()
+        notify.subscriptionID = subscription
+        notify.sendResp = sendResp
+        notify.notification = notification
+        var message = Usp_Msg()
+        message.header.msgID = msgID
+        message.header.msgType = .notify
+        var request = Usp_Request()
+        request.notify = notify
+        message.body.request = request
+        try await send(message)
+        return msgID
+    }
+
+    // MARK: Subscriptions
+
+    /// The subscription table: instance path → its parameters.
+    public var subscriptions: [String: [String: String]] {
+        var table: [String: [String: String]] = [:]
+        let prefix = "Device.LocalAgent.Subscription."
+        for (path, value) in parameters where path.hasPrefix(prefix) {
+            let rest = path.dropFirst(prefix.count).split(separator: ".", maxSplits: 1)
+            guard rest.count == 2 else { continue }
+            table[prefix + rest[0] + ".", default: [:]][String(rest[1])] = value
+        }
+        return table
+    }
+
+    /// The ID of an enabled subscription of `notifType` whose ReferenceList covers `path`.
+    public func subscriptionID(notifType: String, containing path: String) -> String? {
+        subscriptions.values.first { entry in
+            entry["NotifType"] == notifType && entry["Enable"] != "false"
+                && (entry["ReferenceList"] ?? "").split(separator: ",").contains { path.hasPrefix($0) }
+        }?["ID"]
+    }
+
+    // MARK: Waiting
+
+    /// Waits for a received Msg matching `predicate`.
+    @discardableResult
+    public func waitFor(_ what: String, timeout: Duration = .seconds(15), _ predicate: (Usp_Msg) -> Bool) async throws -> Usp_Msg {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let found = received.first(where: predicate) { return found }
+            guard ContinuousClock.now < deadline else { throw TestAgentError.timeout(what) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    // MARK: Answering
+
+    private func handle(_ bytes: [UInt8]) async {
+        guard let record = try? UspRecord_Record(serializedBytes: bytes) else { return }
+        switch record.recordType {
+        case .disconnect(let disconnect)?:
+            disconnects.append((disconnect.reason, disconnect.reasonCode))
+            return
+        case .noSessionContext(let body)?:
+            guard let message = try? Usp_Msg(serializedBytes: body.payload) else { return }
+            received.append(message)
+            guard answersRequests, case .request(let request)? = message.body.msgBody, let kind = request.reqType else { return }
+            var answers = [answer(kind, msgID: message.header.msgID)]
+            if case .operate(let operate) = kind, operate.command.hasSuffix("Async()") {
+                answers.append(completion(of: operate))
+            }
+            for answer in answers { try? await send(answer) }
+        default:
+            return
+        }
+    }
+
+    private func answer(_ request: Usp_Request.OneOf_ReqType, msgID: String) -> Usp_Msg {
+        var response = Usp_Response()
+        let type: Usp_Header.MsgType
+        switch request {
+        case .get(let get):
+            type = .getResp
+            var resp = Usp_GetResp()
+            resp.reqPathResults = get.paramPaths.map { read($0, maxDepth: get.maxDepth) }
+            response.getResp = resp
+        case .set(let set):
+            if let failure = writeFailure(set) { return failure(msgID) }
+            type = .setResp
+            var resp = Usp_SetResp()
+            resp.updatedObjResults = set.updateObjs.map { object in
+                var updated = Usp_SetResp.UpdatedInstanceResult()
+                updated.affectedPath = object.objPath
+                for setting in object.paramSettings {
+                    parameters[object.objPath + setting.param] = setting.value
+                    updated.updatedParams[setting.param] = setting.value
+                }
+                var success = Usp_SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess()
+                success.updatedInstResults = [updated]
+                var result = Usp_SetResp.UpdatedObjectResult()
+                result.requestedPath = object.objPath
+                result.operStatus.operSuccess = success
+                return result
+            }
+            response.setResp = resp
+        case .add(let add):
+            type = .addResp
+            var resp = Usp_AddResp()
+            resp.createdObjResults = add.createObjs.map { create in
+                let number = nextInstance(of: create.objPath)
+                let instance = "\(create.objPath)\(number)."
+                for setting in create.paramSettings { parameters[instance + setting.param] = setting.value }
+                if create.objPath == "Device.LocalAgent.Subscription." {
+                    parameters[instance + "Recipient"] = "Device.LocalAgent.Controller.1"
+                }
+                var success = Usp_AddResp.CreatedObjectResult.OperationStatus.OperationSuccess()
+                success.instantiatedPath = instance
+                var result = Usp_AddResp.CreatedObjectResult()
+                result.requestedPath = create.objPath
+                result.operStatus.operSuccess = success
+                return result
+            }
+            response.addResp = resp
+        case .delete(let delete):
+            type = .deleteResp
+            var resp = Usp_DeleteResp()
+            resp.deletedObjResults = delete.objPaths.map { path in
+                let affected = parameters.keys.contains { $0.hasPrefix(path) }
+                parameters = parameters.filter { !$0.key.hasPrefix(path) }
+                var success = Usp_DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess()
+                success.affectedPaths = affected ? [path] : []
+                var result = Usp_DeleteResp.DeletedObjectResult()
+                result.requestedPath = path
+                result.operStatus.operSuccess = success
+                return result
+            }
+            response.deleteResp = resp
+        case .operate(let operate):
+            type = .operateResp
+            var result = Usp_OperateResp.OperationResult()
+            result.executedCommand = operate.command
+            if operate.command.hasSuffix("Async()") {
+                asyncRequests += 1
+                result.reqObjPath = "Device.LocalAgent.Request.\(asyncRequests)."
+            } else if operate.command.hasSuffix("Fail()") {
+                var failure = Usp_OperateResp.OperationResult.CommandFailure()
+                failure.errCode = 7022
+                failure.errMsg = "command failed on purpose"
+                result.cmdFailure = failure
+            } else {
+                var output = Usp_OperateResp.OperationResult.OutputArgs()
+                output.outputArgs = ["Status": "Complete"]
+                result.reqOutputArgs = output
+            }
+            var resp = Usp_OperateResp()
+            resp.operationResults = [result]
+            response.operateResp = resp
+        case .getSupportedDm(let request):
+            type = .getSupportedDmResp
+            response.getSupportedDmResp = supportedDM(request.objPaths)
+        default:
+            return error(msgID, code: 7001, "not supported by the test agent")
+        }
+        var message = Usp_Msg()
+        message.header.msgID = msgID
+        message.header.msgType = type
+        message.body.response = response
+        return message
+    }
+
+    private func read(_ path: String, maxDepth: UInt32) -> Usp_GetResp.RequestedPathResult {
+        var result = Usp_GetResp.RequestedPathResult()
+        result.requestedPath = path
+        var matched: [String: [String: String]] = [:]
+        for (full, value) in parameters {
+            if path.hasSuffix(".") {
+                guard full.hasPrefix(path) else { continue }
+                if maxDepth == 1, full.dropFirst(path.count).contains(".") { continue }
+            } else if full != path {
+                continue
+            }
+            let dot = full.lastIndex(of: ".")!
+            matched[String(full[...dot]), default: [:]][String(full[full.index(after: dot)...])] = value
+        }
+        if matched.isEmpty && !(path.hasSuffix(".") && parameters.keys.contains { $0.hasPrefix(path) }) {
+            let isKnownObject = path.hasSuffix(".") && (path == "Device." || path == "Device.LocalAgent.Subscription.")
+            if !isKnownObject {
+                result.errCode = 7026
+                result.errMsg = "invalid path \(path)"
+                return result
+            }
+        }
+        result.resolvedPathResults = matched.keys.sorted().map { object in
+            var resolved = Usp_GetResp.ResolvedPathResult()
+            resolved.resolvedPath = object
+            resolved.resultParams = matched[object]!
+            return resolved
+        }
+        return result
+    }
+
+    private func writeFailure(_ set: Usp_Set) -> ((String) -> Usp_Msg)? {
+        for object in set.updateObjs {
+            for setting in object.paramSettings {
+                let path = object.objPath + setting.param
+                if readOnly.contains(path) {
+                    return { self.error($0, code: 7013, "\(path) is read-only", paramPath: path) }
+                }
+                if parameters[path] == nil {
+                    return { self.error($0, code: 7026, "\(path) does not exist", paramPath: path) }
+                }
+            }
+        }
+        return nil
+    }
+
+    private func nextInstance(of table: String) -> Int {
+        let numbers = parameters.keys.compactMap { key -> Int? in
+            guard key.hasPrefix(table) else { return nil }
+            return Int(key.dropFirst(table.count).split(separator: ".").first ?? "")
+        }
+        return (numbers.max() ?? 0) + 1
+    }
+
+    private func supportedDM(_ roots: [String]) -> Usp_GetSupportedDMResp {
+        var resp = Usp_GetSupportedDMResp()
+        resp.reqObjResults = roots.map { root in
+            var objects: [String: [String]] = [:]
+            for path in parameters.keys where path.hasPrefix(root) {
+                let generic = path.split(separator: ".", omittingEmptySubsequences: false)
+                    .map { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? "{i}" : String($0) }.joined(separator: ".")
+                let dot = generic.lastIndex(of: ".")!
+                let object = String(generic[...dot])
+                objects[object, default: []].append(String(generic[generic.index(after: dot)...]))
+            }
+            var result = Usp_GetSupportedDMResp.RequestedObjectResult()
+            result.reqObjPath = root
+            result.dataModelInstUri = "urn:broadband-forum-org:tr-181-2-16-0-usp"
+            result.supportedObjs = objects.keys.sorted().map { object in
+                var supported = Usp_GetSupportedDMResp.SupportedObjectResult()
+                supported.supportedObjPath = object
+                supported.isMultiInstance = object.hasSuffix("{i}.")
+                supported.access = supported.isMultiInstance ? .objAddDelete : .objReadOnly
+                supported.supportedParams = Set(objects[object]!).sorted().map { name in
+                    var parameter = Usp_GetSupportedDMResp.SupportedParamResult()
+                    parameter.paramName = name
+                    parameter.access = .paramReadWrite
+                    parameter.valueType = types[object + name] ?? .paramString
+                    return parameter
+                }
+                return supported
+            }
+            return result
+        }
+        return resp
+    }
+
+    private func completion(of operate: Usp_Operate) -> Usp_Msg {
+        var complete = Usp_Notify.OperationComplete()
+        let command = operate.command
+        let dot = command.lastIndex(of: ".")!
+        complete.objPath = String(command[...dot])
+        complete.commandName = String(command[command.index(after: dot)...])
+        complete.commandKey = operate.commandKey
+        var output = Usp_Notify.OperationComplete.OutputArgs()
+        output.outputArgs = ["Result": "done"]
+        complete.reqOutputArgs = output
+        counter += 1
+        var notify = Usp_Notify()
+        notify.subscriptionID = subscriptionID(notifType: "OperationComplete", containing: command) ?? "opc"
+        notify.sendResp = true
+        notify.operComplete = complete
+        var message = Usp_Msg()
+        message.header.msgID = "agent-\(counter)"
+        message.header.msgType = .notify
+        var request = Usp_Request()
+        request.notify = notify
+        message.body.request = request
+        return message
+    }
+
+    private func error(_ msgID: String, code: UInt32, _ text: String, paramPath: String? = nil) -> Usp_Msg {
+        var error = Usp_Error()
+        error.errCode = code
+        error.errMsg = text
+        if let paramPath {
+            var parameter = Usp_Error.ParamError()
+            parameter.paramPath = paramPath
+            parameter.errCode = code
+            parameter.errMsg = text
+            error.paramErrs = [parameter]
+        }
+        var message = Usp_Msg()
+        message.header.msgID = msgID
+        message.header.msgType = .error
+        message.body.error = error
+        return message
+    }
+}
+
+public enum TestAgentError: Error {
+    case refused
+    case notConnected
+    case timeout(String)
+}
