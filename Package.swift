@@ -69,6 +69,10 @@ let package = Package(
         .systemLibrary(
             name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "CMosquitto", path: "Shared/CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
+        shared("MQTT", deps: ["CMosquitto", logging, nioLocks]),
         shared("Kafka", deps: ["CRdKafka", "TwinfleetConfig", "BusContracts", protobuf, logging, metrics, lifecycle, nioLocks]),
         shared("ShardedPostgres", deps: ["Kafka", "TwinfleetConfig", nioLocks, "BusContracts", "TwinfleetModel", postgres, protobuf, .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, metrics, lifecycle]),
         shared("ServiceRuntime", deps: ["TwinfleetConfig", hummingbird, logging, metrics, prometheus, lifecycle, nioLocks]),
@@ -87,7 +91,7 @@ let package = Package(
         service("CWMPIngress", deps: ["CWMPSession", "CWMPCodec", "HTTPAuth", "Kafka", asyncHTTPClient, nio,
             .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"), "BusContracts", "ServiceRuntime", "TwinfleetConfig", hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), logging, metrics, lifecycle, nioLocks, protobuf]),
-        service("USPIngress", deps: ["USPSession", "USPCodec", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "TwinfleetModel", hummingbird,
+        service("USPIngress", deps: ["USPSession", "USPCodec", "Kafka", "MQTT", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "TwinfleetModel", hummingbird,
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"), .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"), nio,
             .product(name: "HTTPTypes", package: "swift-http-types"), logging, metrics, lifecycle, nioLocks, protobuf]),
@@ -97,7 +101,7 @@ let package = Package(
             dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "Dispatcher", "HTTPAuth", "FleetQuery", "DataModel", "TwinfleetModel", protobuf, argumentParser, postgres, logging, lifecycle, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Tools/DevTool"),
 
-        .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", "CWMPCodec", "HTTPAuth", "TwinfleetModel", "USPCodec", protobuf,
+        .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", "CWMPCodec", "HTTPAuth", "TwinfleetModel", "USPCodec", "MQTT", protobuf,
             .product(name: "WSClient", package: "swift-websocket"), asyncHTTPClient, hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), postgres, logging, nioPosix], path: "Tests/TestSupport"),
         tests("TwinfleetModelTests", deps: ["TwinfleetModel"]),
         tests("CWMPSessionTests", deps: ["CWMPSession", "CWMPCodec", "BusContracts", "TwinfleetModel", protobuf]),

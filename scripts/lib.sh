@@ -5,7 +5,7 @@
 set -euo pipefail
 
 TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TF_PACKAGES=(librdkafka-dev pkg-config postgresql mosquitto curl)
+TF_PACKAGES=(librdkafka-dev libmosquitto-dev pkg-config postgresql mosquitto curl)
 TF_PIDS=()
 
 tf_log() { printf '\033[1m[twinfleet]\033[0m %s\n' "$*" >&2; }
@@ -79,6 +79,8 @@ tf_start_mosquitto() {
   local user=(); [ "$(id -u)" -eq 0 ] && { printf 'user mosquitto\n' >>"$dir/mosquitto.conf"; }
   setsid /usr/sbin/mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
   TF_PIDS+=($!)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$dir/mosquitto.log" >&2; tf_log "mosquitto did not start"; return 1; }
   tf_log "mosquitto on 127.0.0.1:$port"
 }
 

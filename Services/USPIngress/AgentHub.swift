@@ -75,6 +75,29 @@ actor AgentHub {
         return outcome
     }
 
+    /// A record from an agent without a session here (MQTT: an agent held by another pod, or
+    /// one that never sent an MQTTConnectRecord). A Boot! starts a session here; anything else
+    /// is handled by a throwaway session: notifications are published and acknowledged, answers
+    /// to requests this instance did not send are ignored.
+    func receiveUnattached(_ bytes: [UInt8], connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome {
+        var transient = USPAgentSession(connection: connection, configuration: configuration)
+        let step = transient.receive(record: bytes, now: now)
+        if step.events.contains(where: { if case .boot? = $0.body { true } else { false } }) {
+            var outcome = connect(connection, link: link, now: now)
+            let received = receive(bytes, on: connection.connectionID, now: now)
+            outcome.records += received.records
+            outcome.sends += received.sends
+            outcome.closes += received.closes
+            return outcome
+        }
+        var outcome = HubOutcome()
+        append(step, deviceID: connection.endpointID, connectionID: connection.connectionID, into: &outcome)
+        for message in step.messages {
+            if let bytes = try? encoder.encode(message, to: connection.endpointID) { outcome.sends.append((link, bytes)) }
+        }
+        return outcome
+    }
+
     /// A delivery from the inbox; one for a connection that is not here comes back NOT_DELIVERED
     /// so the dispatcher routes it again.
     func deliver(_ delivery: Twinfleet_Bus_V1_Delivery, now: Date) -> HubOutcome {

@@ -6,6 +6,7 @@ import HummingbirdTLS
 import HummingbirdWebSocket
 import Kafka
 import Logging
+import MQTT
 import NIOSSL
 import ServiceLifecycle
 import ServiceRuntime
@@ -30,6 +31,15 @@ extension ConfigKey {
     static let uspPingSeconds = ConfigKey("usp.ping-seconds", default: "30", "usp-ingress: WebSocket ping interval; a connection without a pong is closed")
     static let uspTLSCertFile = ConfigKey("usp.tls-cert-file", default: "", "usp-ingress: PEM certificate chain; with the key file set, the WebSocket endpoint speaks wss only")
     static let uspTLSKeyFile = ConfigKey("usp.tls-key-file", default: "", "usp-ingress: PEM private key of the WebSocket endpoint")
+    static let uspMQTTURL = ConfigKey("usp.mqtt-url", default: "", "usp-ingress: MQTT broker, `mqtt://host:1883` or `mqtts://host:8883`; empty disables the MQTT MTP")
+    static let uspMQTTVersion = ConfigKey("usp.mqtt-version", default: "5", "usp-ingress: MQTT protocol version towards the broker, `5` or `3.1.1`")
+    static let uspMQTTUsername = ConfigKey("usp.mqtt-username", default: "", "usp-ingress: username at the broker; empty for none")
+    static let uspMQTTPassword = ConfigKey("usp.mqtt-password", default: "", "usp-ingress: password at the broker; never logged")
+    static let uspMQTTTopic = ConfigKey("usp.mqtt-topic", default: "usp/controller/twinfleet", "usp-ingress: the controller's topic agents publish to (their Controller.{i}.MTP.{i}.MQTT.Topic)")
+    static let uspMQTTShareGroup = ConfigKey("usp.mqtt-share-group", default: "twinfleet", "usp-ingress: shared-subscription group, so the pods split the agents' records; empty subscribes every pod to everything")
+    static let uspMQTTCAFile = ConfigKey("usp.mqtt-ca-file", default: "", "usp-ingress: CA certificates (PEM) of the broker; with mqtts")
+    static let uspMQTTCertFile = ConfigKey("usp.mqtt-cert-file", default: "", "usp-ingress: client certificate (PEM) for brokers that authenticate by certificate")
+    static let uspMQTTKeyFile = ConfigKey("usp.mqtt-key-file", default: "", "usp-ingress: private key (PEM) of the client certificate")
     static let uspEventsTopic = ConfigKey("usp.events-topic", default: Topic.deviceEvents, "usp-ingress: topic device events are published to (changed only by tests)")
     static let uspResultsTopic = ConfigKey("usp.results-topic", default: Topic.commandResults, "usp-ingress: topic command results are published to (changed only by tests)")
 }
@@ -103,6 +113,50 @@ struct USPIngress {
         boot.health.register("usp-inbox")
         let inbox = AgentInbox(hub: hub, publisher: publisher, kafka: kafka, instanceID: boot.runtime.instanceID, health: boot.health, logger: boot.logger)
         let operations = OperationsServer.application(runtime: boot.runtime, health: boot.health, registry: boot.registry, logger: boot.logger)
-        try await boot.run([producer, inbox, endpoint, operations])
+        var services: [any Service] = [producer, inbox, endpoint, operations]
+        if let mqtt = boot.require({ try mqttConfiguration($0, instanceID: boot.runtime.instanceID) }) {
+            let client = try MQTTClient(configuration: mqtt.client, logger: boot.logger)
+            boot.health.register("usp-mqtt")
+            services.append(MQTTMTP(
+                client: client, hub: hub, publisher: publisher, controllerTopic: mqtt.topic, instanceTopic: mqtt.topic + "-" + boot.runtime.instanceID,
+                shareGroup: mqtt.shareGroup, controllerEndpointID: sessions.controllerEndpointID, agents: policy, tls: mqtt.client.tlsCAFile != nil,
+                health: boot.health, logger: boot.logger))
+        }
+        try await boot.run(services)
+    }
+
+    /// The MQTT MTP's settings; nil when USP_MQTT_URL is empty.
+    static func mqttConfiguration(_ config: ServiceConfig, instanceID: String) throws -> (client: MQTTClient.Configuration, topic: String, shareGroup: String)? {
+        let url = try config.string(.uspMQTTURL)
+        if url.isEmpty { return nil }
+        guard let components = URLComponents(string: url), let scheme = components.scheme, ["mqtt", "mqtts"].contains(scheme),
+              let host = components.host, !host.isEmpty else {
+            throw ConfigError(key: .uspMQTTURL, reason: "must be mqtt://host[:port] or mqtts://host[:port]")
+        }
+        let secure = scheme == "mqtts"
+        var client = MQTTClient.Configuration(host: host, port: components.port ?? (secure ? 8883 : 1883), clientID: "twinfleet-\(instanceID)")
+        switch try config.string(.uspMQTTVersion) {
+        case "5": client.version5 = true
+        case "3.1.1": client.version5 = false
+        default: throw ConfigError(key: .uspMQTTVersion, reason: "must be 5 or 3.1.1")
+        }
+        let username = try config.string(.uspMQTTUsername)
+        if !username.isEmpty {
+            client.username = username
+            client.password = try config.string(.uspMQTTPassword)
+        }
+        if secure {
+            let ca = try config.string(.uspMQTTCAFile)
+            client.tlsCAFile = ca.isEmpty ? "/etc/ssl/certs/ca-certificates.crt" : ca
+            let cert = try config.string(.uspMQTTCertFile), key = try config.string(.uspMQTTKeyFile)
+            if !cert.isEmpty || !key.isEmpty {
+                guard !cert.isEmpty, !key.isEmpty else { throw ConfigError(key: .uspMQTTKeyFile, reason: "a client certificate needs both USP_MQTT_CERT_FILE and USP_MQTT_KEY_FILE") }
+                client.tlsCertFile = cert
+                client.tlsKeyFile = key
+            }
+        }
+        let topic = try config.string(.uspMQTTTopic)
+        guard !topic.isEmpty, !topic.contains("#"), !topic.contains("+") else { throw ConfigError(key: .uspMQTTTopic, reason: "must be a topic name without wildcards") }
+        return (client, topic, try config.string(.uspMQTTShareGroup))
     }
 }

@@ -20,6 +20,8 @@ public struct TestEnvironment: Sendable {
     public let binDirectory: String
     /// Partitions of the dev broker's platform topics.
     public let partitionCount: Int32
+    /// Port of the mosquitto broker on 127.0.0.1.
+    public let mqttPort: Int
 
     /// A missing variable.
     public struct Missing: Error, CustomStringConvertible {
@@ -31,7 +33,7 @@ public struct TestEnvironment: Sendable {
         let env = ProcessInfo.processInfo.environment
         func need(_ name: String) throws -> String {
             guard let value = env[name], !value.isEmpty else {
-                throw Missing(description: "\(name) is not set: run the tests with scripts/test.sh, which starts PostgreSQL and the dev broker")
+                throw Missing(description: "\(name) is not set: run the tests with scripts/test.sh, which starts PostgreSQL, the dev broker and mosquitto")
             }
             return value
         }
@@ -40,7 +42,8 @@ public struct TestEnvironment: Sendable {
             devKafkaURL: try need("TWINFLEET_TEST_DEVKAFKA_URL"),
             postgresURL: try need("TWINFLEET_TEST_POSTGRES_URL"),
             binDirectory: try need("TWINFLEET_TEST_BIN_DIR"),
-            partitionCount: Int32(try need("TWINFLEET_TEST_KAFKA_PARTITIONS")) ?? 12)
+            partitionCount: Int32(try need("TWINFLEET_TEST_KAFKA_PARTITIONS")) ?? 12,
+            mqttPort: Int(try need("TWINFLEET_TEST_MQTT_PORT")) ?? 1883)
     }
 
     /// A logger for tests (warnings and above).

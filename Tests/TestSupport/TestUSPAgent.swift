@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import MQTT
 import NIOCore
 import SwiftProtobuf
 import USPCodec
@@ -28,7 +29,15 @@ public actor TestUSPAgent {
     /// The `Sec-WebSocket-*` answer is checked by the ingress tests with a raw socket instead.
     public private(set) var closed = false
 
-    private var outbound: WebSocketOutboundWriter?
+    private enum Transport {
+        case webSocket(WebSocketOutboundWriter)
+        /// MQTT: the controller's topic, the agent's own topic, and MQTT 5 or 3.1.1.
+        case mqtt(MQTTClient, controllerTopic: String, agentTopic: String, version5: Bool)
+    }
+
+    private var transport: Transport?
+    /// The Response Topic of the controller's last request (MQTT 5): where answers go.
+    private var replyTopic: String?
     private var task: Task<Void, Never>?
     private var counter = 0
     private var asyncRequests = 0
@@ -98,7 +107,7 @@ public actor TestUSPAgent {
 
     /// Closes the WebSocket and waits for the connection task to end.
     public func disconnect() async {
-        try? await outbound?.close(.normalClosure, reason: nil)
+        if case .webSocket(let outbound)? = transport { try? await outbound.close(.normalClosure, reason: nil) }
         let running = task
         await running?.value
     }
@@ -112,27 +121,104 @@ public actor TestUSPAgent {
         }
     }
 
-    private func attach(_ writer: WebSocketOutboundWriter) { outbound = writer }
+    private func attach(_ writer: WebSocketOutboundWriter) { transport = .webSocket(writer) }
     private func detach() {
-        outbound = nil
+        transport = nil
         closed = true
+    }
+
+    /// Connects over MQTT: subscribes to `usp/agent/<id>`, then sends an MQTTConnectRecord to
+    /// the controller's topic. With `version5` false it speaks MQTT 3.1.1 and names its topic
+    /// with a `/reply-to=` suffix instead of a Response Topic.
+    public func connectMQTT(port: Int, controllerTopic: String, version5: Bool = true, sendConnectRecord: Bool = true) async throws {
+        closed = false
+        let agentTopic = "usp/agent/" + endpointID.replacingOccurrences(of: ":", with: "_")
+        var configuration = MQTTClient.Configuration(host: "127.0.0.1", port: port, clientID: "agent-" + UUID().uuidString.prefix(12))
+        configuration.version5 = version5
+        let client = try MQTTClient(configuration: configuration, logger: Logger(label: "test-usp-agent-mqtt"))
+        try client.subscribe(agentTopic)
+        try client.start()
+        transport = .mqtt(client, controllerTopic: controllerTopic, agentTopic: agentTopic, version5: version5)
+        let (connected, signal) = AsyncStream<Void>.makeStream()
+        task = Task {
+            var signalled = false
+            for await event in client.events {
+                switch event {
+                case .connected:
+                    if !signalled { signal.yield(()); signalled = true }
+                case .message(let message):
+                    await self.received(message)
+                case .disconnected:
+                    break
+                }
+            }
+            await self.detach()
+        }
+        var iterator = connected.makeAsyncIterator()
+        _ = await iterator.next()
+        // Subscriptions are renewed in the connect callback; give the SUBACK a moment.
+        try await Task.sleep(for: .milliseconds(200))
+        if sendConnectRecord {
+            var record = baseRecord()
+            var connect = UspRecord_MQTTConnectRecord()
+            connect.version = version5 ? .v5 : .v311
+            connect.subscribedTopic = agentTopic
+            record.mqttConnect = connect
+            try await sendRaw(try record.serializedBytes())
+        }
+    }
+
+    private func received(_ message: MQTTClient.Message) async {
+        if let topic = message.responseTopic { replyTopic = topic }
+        await handle(message.payload)
+    }
+
+    /// MQTT: sends a DisconnectRecord and leaves the broker.
+    public func disconnectMQTT() async throws {
+        guard case .mqtt(let client, _, _, _)? = transport else { return }
+        var record = baseRecord()
+        record.disconnect.reason = "agent going away"
+        try await sendRaw(try record.serializedBytes())
+        try await Task.sleep(for: .milliseconds(100))
+        client.stop()
+        await task?.value
     }
 
     // MARK: Sending
 
     /// Sends raw bytes as one binary WebSocket message.
     public func sendRaw(_ bytes: [UInt8]) async throws {
-        guard let outbound else { throw TestAgentError.notConnected }
-        try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+        try await sendRaw(bytes, answer: false)
+    }
+
+    /// Answers go to the Response Topic of the controller's request (MQTT 5); everything else
+    /// to the controller's topic.
+    private func sendRaw(_ bytes: [UInt8], answer: Bool) async throws {
+        switch transport {
+        case .webSocket(let outbound)?:
+            try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+        case .mqtt(let client, let controllerTopic, let agentTopic, let version5)?:
+            if version5 {
+                try client.publish(answer ? replyTopic ?? controllerTopic : controllerTopic, payload: bytes, responseTopic: agentTopic, contentType: "usp.msg")
+            } else {
+                try client.publish(controllerTopic + "/reply-to=" + agentTopic, payload: bytes)
+            }
+        case nil:
+            throw TestAgentError.notConnected
+        }
     }
 
     /// Sends `message` in a NoSessionContext record.
     public func send(_ message: Usp_Msg) async throws {
+        try await send(message, answer: false)
+    }
+
+    private func send(_ message: Usp_Msg, answer: Bool) async throws {
         var record = baseRecord()
         var body = UspRecord_NoSessionContextRecord()
         body.payload = try message.serializedBytes()
         record.noSessionContext = body
-        try await sendRaw(try record.serializedBytes())
+        try await sendRaw(try record.serializedBytes(), answer: answer)
     }
 
     private func baseRecord() -> UspRecord_Record {
@@ -232,7 +318,7 @@ public actor TestUSPAgent {
             if case .operate(let operate) = kind, operate.command.hasSuffix("Async()") {
                 answers.append(completion(of: operate))
             }
-            for answer in answers { try? await send(answer) }
+            for (index, answer) in answers.enumerated() { try? await send(answer, answer: index == 0) }
         default:
             return
         }

@@ -329,6 +329,74 @@ import Glibc
     }
 }
 
+extension USPIngressTests {
+    /// MQTT 5 and 3.1.1 agents through mosquitto: MQTTConnect, subscriptions, Boot!, commands,
+    /// notifications, DisconnectRecord, and an unknown agent's records dropped.
+    @Test func agentsOverMQTT() async throws {
+        let environment = try TestEnvironment.current()
+        let topic = "usp/controller/" + TestEnvironment.unique("tf")
+        let ingress = try await Self.start(environment, extra: ["USP_MQTT_URL": "mqtt://127.0.0.1:\(environment.mqttPort)", "USP_MQTT_TOPIC": topic])
+        defer { ingress.process.signal(SIGTERM) }
+        let tap = try BusTap(environment, topics: [ingress.events, ingress.results])
+        await tap.start()
+        let producer = try KafkaProducer(configuration: environment.kafka(), logger: TestEnvironment.logger)
+
+        let device = "os::test-mqtt5-" + UUID().uuidString.prefix(6)
+        let agent = TestUSPAgent(endpointID: device, controllerID: Self.controller, parameters: TestUSPAgent.gateway(serial: "M5"))
+        try await agent.connectMQTT(port: environment.mqttPort, controllerTopic: topic)
+        let session = try await Self.connectedSession(tap, ingress, device: device)
+        #expect(Self.events(await tap.records, topic: ingress.events, device: device).first { $0.presence.kind == .connected }?.presence.mtp == .mqtt)
+        try await agent.waitFor("subscription Add over MQTT") { $0.header.msgType == .add }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await agent.subscriptions.count == 6)
+
+        let bootID = try await agent.sendBoot()
+        try await agent.waitFor("NotifyResp over MQTT") { $0.header.msgType == .notifyResp && $0.header.msgID == bootID }
+        var ssid = Twinfleet_Bus_V1_Parameter()
+        ssid.path = "Device.WiFi.SSID.1.SSID"
+        ssid.value.stringValue = "over-mqtt"
+        try await Self.deliver(Self.command("mqtt-set", device: device) { $0.setParameters.parameters = [ssid] }, to: ingress, session: session, producer: producer)
+        let mqttSet = try await Self.final(tap, ingress, "mqtt-set")
+        #expect(mqttSet.status == .succeeded, "\(mqttSet)")
+        #expect(await agent.parameters["Device.WiFi.SSID.1.SSID"] == "over-mqtt")
+        // One MQTTConnectRecord, one session (a record must not arrive twice through overlapping subscriptions).
+        #expect(Self.events(await tap.records, topic: ingress.events, device: device).filter { $0.presence.kind == .connected }.count == 1)
+        try await Self.deliver(Self.command("mqtt-get", device: device) { $0.getParameters.paths = ["Device.DeviceInfo.SerialNumber"] }, to: ingress, session: session, producer: producer)
+        #expect(try await Self.final(tap, ingress, "mqtt-get").outputs.parameters.first?.value.stringValue == "M5")
+        try await agent.sendValueChange("Device.WiFi.SSID.2.SSID", "changed")
+        try await tap.wait("ValueChange over MQTT") { records in
+            Self.events(records, topic: ingress.events, device: device).contains { $0.valueChange.parameters.first?.value.stringValue == "changed" }
+        }
+        try await agent.disconnectMQTT()
+        try await tap.wait("disconnected after the DisconnectRecord") { records in
+            Self.events(records, topic: ingress.events, device: device).contains { $0.presence.kind == .disconnected && $0.sessionID == session }
+        }
+
+        // MQTT 3.1.1: the agent's topic comes from the MQTTConnectRecord / reply-to suffix.
+        let legacy = "os::test-mqtt3-" + UUID().uuidString.prefix(6)
+        let old = TestUSPAgent(endpointID: legacy, controllerID: Self.controller, parameters: TestUSPAgent.gateway(serial: "M3"))
+        try await old.connectMQTT(port: environment.mqttPort, controllerTopic: topic, version5: false)
+        let legacySession = try await Self.connectedSession(tap, ingress, device: legacy)
+        try await Self.deliver(Self.command("mqtt3-get", device: legacy) { $0.getParameters.paths = ["Device.DeviceInfo.SerialNumber"] }, to: ingress, session: legacySession, producer: producer)
+        #expect(try await Self.final(tap, ingress, "mqtt3-get").outputs.parameters.first?.value.stringValue == "M3")
+
+        // An agent that is not allowed: nothing is published for it, nothing is sent to it.
+        let stranger = TestUSPAgent(endpointID: "os::stranger-mqtt", controllerID: Self.controller, parameters: [:])
+        try await stranger.connectMQTT(port: environment.mqttPort, controllerTopic: topic)
+        try await stranger.sendBoot()
+        try await Task.sleep(for: .seconds(1))
+        #expect(Self.events(await tap.records, topic: ingress.events, device: "os::stranger-mqtt").isEmpty)
+        #expect(await stranger.received.isEmpty)
+
+        try await old.disconnectMQTT()
+        try await stranger.disconnectMQTT()
+        await tap.stop()
+        await producer.shutdown()
+        ingress.process.signal(SIGTERM)
+        #expect(await ingress.process.waitForExit(timeout: .seconds(30)) == 0, "graceful stop failed: \(ingress.process.standardErrorTail)")
+    }
+}
+
 /// Sends `request` over a plain TCP connection to 127.0.0.1:`port` and returns the response head
 /// (and body, when it has a Content-Length), read within 5 s.
 func rawHTTP(port: Int, request: String) throws -> String {
