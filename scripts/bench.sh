@@ -2,16 +2,17 @@
 # The platform benchmark: starts a throwaway PostgreSQL and the dev broker like the test command,
 # builds in release mode and prints the figures recorded in docs/BENCHMARKS.md: the platform
 # benchmark (Kafka client, exactly-once apply vs COPY) and the twin apply benchmark.
-# Usage: scripts/bench.sh [all|platform|twin|fleet|dispatch]   (default: all)
+# Usage: scripts/bench.sh [all|platform|twin|fleet|dispatch|usp]   (default: all)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WHAT="${1:-all}"
-case "$WHAT" in all|platform|twin|fleet|dispatch) ;; *) echo "usage: $0 [all|platform|twin|fleet|dispatch]" >&2; exit 2 ;; esac
+case "$WHAT" in all|platform|twin|fleet|dispatch|usp) ;; *) echo "usage: $0 [all|platform|twin|fleet|dispatch|usp]" >&2; exit 2 ;; esac
 
 tf_ensure_packages
 # Only what the benchmarks run: building every target in release compiles far more.
 tf_build -c release --product twinfleet-dev-kafka
 tf_build -c release --product twinfleet-devtool
+if [[ "$WHAT" == all || "$WHAT" == usp ]]; then tf_build -c release --product twinfleet-usp-ingress; fi
 
 WORK="$(mktemp -d /tmp/twinfleet-bench.XXXXXX)"
 chmod 755 "$WORK"
@@ -45,4 +46,17 @@ if [[ "$WHAT" == all || "$WHAT" == dispatch ]]; then
   # The mock cluster holds a fetch for fetch.wait.max.ms even when data arrives (real Kafka
   # answers at once): a short wait gives the latency a real broker would.
   KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-dispatch --dev-kafka-url "http://127.0.0.1:$HTTP_PORT"
+fi
+if [[ "$WHAT" == all || "$WHAT" == usp ]]; then
+  echo
+  # A release usp-ingress of its own, publishing to a fresh topic the benchmark reads back.
+  EVENTS="bench.usp-events.$RANDOM$RANDOM"
+  curl -fsS -X POST -H 'content-type: application/json' --data "{\"name\":\"$EVENTS\",\"partitions\":12}" "http://127.0.0.1:$HTTP_PORT/topics" >/dev/null
+  curl -fsS -X POST -H 'content-type: application/json' --data '{"name":"cpe.deliveries.v1.usp-bench","partitions":12}' "http://127.0.0.1:$HTTP_PORT/topics" >/dev/null || true
+  USP_PORT="${TWINFLEET_BENCH_USP_PORT:-18090}"
+  setsid env INSTANCE_ID=usp-bench HTTP_PORT=0 USP_HOST=127.0.0.1 USP_WS_PORT="$USP_PORT" USP_ALLOWED_AGENTS='bench::*' \
+    USP_EVENTS_TOPIC="$EVENTS" LOG_LEVEL=warning LOG_FORMAT=text "$TF_BIN/twinfleet-usp-ingress" >"$WORK/usp-ingress.log" 2>&1 &
+  TF_PIDS+=($!)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$USP_PORT") 2>/dev/null && break; sleep 0.1; done
+  "$TF_BIN/twinfleet-devtool" bench-usp --ws-port "$USP_PORT" --events-topic "$EVENTS" || { tail -n 20 "$WORK/usp-ingress.log" >&2; exit 1; }
 fi

@@ -26,9 +26,11 @@ struct DeliveryInbox: Service {
 
     private func consume() async throws {
         let topic = try Topic.deliveries(instance: instanceID)
+        // A group of this process alone: a restart need not wait for the previous member's
+        // session to expire before it gets the inbox (it starts at the end anyway).
         // Deliveries only matter to sessions alive now: a restarted instance starts at the end.
         let consumer = try KafkaConsumer(
-            configuration: kafka, options: .init(groupID: "cwmp-ingress-\(instanceID)", topics: [topic]), logger: logger,
+            configuration: kafka, options: .init(groupID: "cwmp-ingress-\(instanceID)-\(UUID().uuidString.prefix(8).lowercased())", topics: [topic]), logger: logger,
             rebalanceHandler: { [health] event in
                 guard case .assigned(let partitions) = event else { return [:] }
                 // Ready once the inbox is ours: a delivery sent from now on reaches its session.

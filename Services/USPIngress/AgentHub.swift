@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import SwiftProtobuf
 import USPCodec
 import USPSession
@@ -13,6 +14,10 @@ protocol AgentLink: Sendable {
     func send(_ record: [UInt8]) async throws
     /// Ends the connection (a no-op where the MTP has none, as with MQTT).
     func close() async
+    /// True when the link is a connection of its own (WebSocket): a DisconnectRecord on it
+    /// reaches only that connection. An MQTT link is the agent's topic, which the agent's next
+    /// session uses too.
+    var isConnection: Bool { get }
 }
 
 /// What the hub decided for one input: records to publish first, then records to send to
@@ -23,13 +28,38 @@ struct HubOutcome: Sendable {
     var closes: [AgentLink] = []
 }
 
-/// The live agent connections of this instance: one `USPAgentSession` per connection, behind an
-/// actor. An endpoint has one connection at a time here: a new one replaces the old, whose
-/// commands are failed (retriable) and which is closed. Nothing outlives the connection.
-actor AgentHub {
-    private var sessions: [String: USPAgentSession] = [:]
+/// The live agent connections of this instance: one `USPAgentSession` per connection, behind a
+/// lock (not an actor: a record costs a few microseconds here, and an actor hop per record costs
+/// more in thread wake-ups than the work itself). An endpoint has one connection at a time here:
+/// a new one replaces the old, whose commands are failed (retriable) and which is closed. Nothing
+/// outlives the connection.
+final class AgentHub: Sendable {
+    private let state: NIOLockedValueBox<HubState>
+
+    init(configuration: USPSessionConfiguration, topics: (events: String, results: String), logger: Logger) {
+        state = NIOLockedValueBox(HubState(configuration: configuration, topics: topics, logger: logger))
+    }
+
+    var connectionCount: Int { state.withLockedValue { $0.sessions.count } }
+    func connectionID(ofEndpoint endpointID: String) -> String? { state.withLockedValue { $0.connectionOfEndpoint[endpointID] } }
+    func connect(_ connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome { state.withLockedValue { $0.connect(connection, link: link, now: now) } }
+    func receive(_ bytes: [UInt8], on connectionID: String, now: Date) -> HubOutcome { state.withLockedValue { $0.receive(bytes, on: connectionID, now: now) } }
+    func receiveUnattached(_ bytes: [UInt8], connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome {
+        state.withLockedValue { $0.receiveUnattached(bytes, connection: connection, link: link, now: now) }
+    }
+    func deliver(_ delivery: Twinfleet_Bus_V1_Delivery, now: Date) -> HubOutcome { state.withLockedValue { $0.deliver(delivery, now: now) } }
+    func tick(now: Date) -> HubOutcome { state.withLockedValue { $0.tick(now: now) } }
+    func disconnected(_ connectionID: String, reason: String, now: Date) -> HubOutcome { state.withLockedValue { $0.disconnected(connectionID, reason: reason, now: now) } }
+    func endAll(now: Date) -> HubOutcome { state.withLockedValue { $0.endAll(now: now) } }
+}
+
+/// What ``AgentHub`` guards.
+struct HubState: Sendable {
+    private(set) var sessions: [String: USPAgentSession] = [:]
     private var links: [String: AgentLink] = [:]
-    private var connectionOfEndpoint: [String: String] = [:]
+    private(set) var connectionOfEndpoint: [String: String] = [:]
+    private let recordsReceived = Counter(label: "twinfleet_usp_records_received_total")
+    private var resultCounters: [Twinfleet_Bus_V1_CommandStatus: Counter] = [:]
     private let configuration: USPSessionConfiguration
     private let encoder: USPRecordEncoder
     private let topics: (events: String, results: String)
@@ -42,13 +72,8 @@ actor AgentHub {
         self.logger = logger
     }
 
-    var connectionCount: Int { sessions.count }
-
-    /// The connection that holds `endpointID` now, if any.
-    func connectionID(ofEndpoint endpointID: String) -> String? { connectionOfEndpoint[endpointID] }
-
     /// A new agent connection.
-    func connect(_ connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome {
+    mutating func connect(_ connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome {
         var outcome = HubOutcome()
         if let previous = connectionOfEndpoint[connection.endpointID] {
             outcome = end(previous, reason: "replaced by a new connection", now: now, closeLink: true)
@@ -65,12 +90,12 @@ actor AgentHub {
     }
 
     /// One record the agent of `connectionID` sent.
-    func receive(_ bytes: [UInt8], on connectionID: String, now: Date) -> HubOutcome {
+    mutating func receive(_ bytes: [UInt8], on connectionID: String, now: Date) -> HubOutcome {
         var outcome = HubOutcome()
         guard var session = sessions[connectionID] else { return outcome }
         let step = session.receive(record: bytes, now: now)
         sessions[connectionID] = session
-        Counter(label: "twinfleet_usp_records_received_total").increment()
+        recordsReceived.increment()
         collect(step, of: connectionID, into: &outcome)
         return outcome
     }
@@ -79,7 +104,7 @@ actor AgentHub {
     /// one that never sent an MQTTConnectRecord). A Boot! starts a session here; anything else
     /// is handled by a throwaway session: notifications are published and acknowledged, answers
     /// to requests this instance did not send are ignored.
-    func receiveUnattached(_ bytes: [UInt8], connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome {
+    mutating func receiveUnattached(_ bytes: [UInt8], connection: USPConnection, link: AgentLink, now: Date) -> HubOutcome {
         var transient = USPAgentSession(connection: connection, configuration: configuration)
         let step = transient.receive(record: bytes, now: now)
         if step.events.contains(where: { if case .boot? = $0.body { true } else { false } }) {
@@ -100,7 +125,7 @@ actor AgentHub {
 
     /// A delivery from the inbox; one for a connection that is not here comes back NOT_DELIVERED
     /// so the dispatcher routes it again.
-    func deliver(_ delivery: Twinfleet_Bus_V1_Delivery, now: Date) -> HubOutcome {
+    mutating func deliver(_ delivery: Twinfleet_Bus_V1_Delivery, now: Date) -> HubOutcome {
         var outcome = HubOutcome()
         guard case .command(let commandDelivery)? = delivery.body else { return outcome }
         guard var session = sessions[delivery.sessionID] else {
@@ -125,7 +150,7 @@ actor AgentHub {
     }
 
     /// Request timeouts of every connection.
-    func tick(now: Date) -> HubOutcome {
+    mutating func tick(now: Date) -> HubOutcome {
         var outcome = HubOutcome()
         for connectionID in sessions.keys.sorted() {
             guard var session = sessions[connectionID] else { continue }
@@ -137,12 +162,12 @@ actor AgentHub {
     }
 
     /// The transport reports the connection gone.
-    func disconnected(_ connectionID: String, reason: String, now: Date) -> HubOutcome {
+    mutating func disconnected(_ connectionID: String, reason: String, now: Date) -> HubOutcome {
         end(connectionID, reason: reason, now: now, closeLink: false)
     }
 
     /// Shutdown: every connection ends.
-    func endAll(now: Date) -> HubOutcome {
+    mutating func endAll(now: Date) -> HubOutcome {
         var outcome = HubOutcome()
         for connectionID in sessions.keys.sorted() {
             let ended = end(connectionID, reason: "shutdown", now: now, closeLink: true)
@@ -153,14 +178,14 @@ actor AgentHub {
         return outcome
     }
 
-    private func end(_ connectionID: String, reason: String, now: Date, closeLink: Bool) -> HubOutcome {
+    private mutating func end(_ connectionID: String, reason: String, now: Date, closeLink: Bool) -> HubOutcome {
         var outcome = HubOutcome()
         guard var session = sessions.removeValue(forKey: connectionID) else { return outcome }
         let link = links.removeValue(forKey: connectionID)
         if connectionOfEndpoint[session.deviceID] == connectionID { connectionOfEndpoint[session.deviceID] = nil }
         let step = session.close(reason: reason, now: now)
         append(step, deviceID: session.deviceID, connectionID: connectionID, into: &outcome)
-        if closeLink, let link {
+        if closeLink, let link, link.isConnection {
             if let bytes = try? encoder.disconnect(to: session.deviceID, code: .sessionContextTerminated, reason: reason) {
                 outcome.sends.append((link, bytes))
             }
@@ -172,7 +197,7 @@ actor AgentHub {
     }
 
     /// Turns a session step into records, sends and (for a disconnect) the end of the session.
-    private func collect(_ step: USPSessionStep, of connectionID: String, into outcome: inout HubOutcome) {
+    private mutating func collect(_ step: USPSessionStep, of connectionID: String, into outcome: inout HubOutcome) {
         guard let session = sessions[connectionID] else { return }
         append(step, deviceID: session.deviceID, connectionID: connectionID, into: &outcome)
         if let link = links[connectionID] {
@@ -185,17 +210,20 @@ actor AgentHub {
             }
         }
         if let disconnect = step.disconnect {
-            if let link = links[connectionID], let bytes = try? encoder.disconnect(to: session.deviceID, code: disconnect.code, reason: disconnect.reason) {
+            // Refused input is answered with a DisconnectRecord; the agent's own is not.
+            if !step.agentDisconnected, let link = links[connectionID],
+               let bytes = try? encoder.disconnect(to: session.deviceID, code: disconnect.code, reason: disconnect.reason) {
                 outcome.sends.append((link, bytes))
             }
-            let ended = end(connectionID, reason: "protocol error: \(disconnect.reason)", now: Date(), closeLink: true)
+            let reason = step.agentDisconnected ? "closed by agent (DisconnectRecord)" : "protocol error: \(disconnect.reason)"
+            let ended = end(connectionID, reason: reason, now: Date(), closeLink: true)
             outcome.records += ended.records
-            // The DisconnectRecord above goes first; `end` adds a generic one, not needed here.
+            // The DisconnectRecord above (if any) is the one to send; `end` adds a generic one.
             outcome.closes += ended.closes
         }
     }
 
-    private func append(_ step: USPSessionStep, deviceID: String, connectionID: String, into outcome: inout HubOutcome) {
+    private mutating func append(_ step: USPSessionStep, deviceID: String, connectionID: String, into outcome: inout HubOutcome) {
         for note in step.notes {
             logger.info("\(note)", metadata: ["cpe.device.id": "\(deviceID)", "usp.connection.id": "\(connectionID)"])
         }
@@ -205,8 +233,11 @@ actor AgentHub {
         for result in step.results { append(result, into: &outcome) }
     }
 
-    private func append(_ result: Twinfleet_Bus_V1_CommandResult, into outcome: inout HubOutcome) {
-        Counter(label: "twinfleet_usp_command_results_total", dimensions: [("status", "\(result.status)")]).increment()
+    private mutating func append(_ result: Twinfleet_Bus_V1_CommandResult, into outcome: inout HubOutcome) {
+        if resultCounters[result.status] == nil {
+            resultCounters[result.status] = Counter(label: "twinfleet_usp_command_results_total", dimensions: [("status", "\(result.status)")])
+        }
+        resultCounters[result.status]?.increment()
         if let record = try? record(result, topic: topics.results, key: result.deviceID) { outcome.records.append(record) }
     }
 

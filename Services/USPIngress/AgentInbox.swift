@@ -25,9 +25,11 @@ struct AgentInbox: Service {
 
     private func consume() async throws {
         let topic = try Topic.deliveries(instance: instanceID)
+        // A group of this process alone: a restart need not wait for the previous member's
+        // session to expire before it gets the inbox (it starts at the end anyway).
         // Deliveries only matter to connections alive now: a restarted instance starts at the end.
         let consumer = try KafkaConsumer(
-            configuration: kafka, options: .init(groupID: "usp-ingress-\(instanceID)", topics: [topic]), logger: logger,
+            configuration: kafka, options: .init(groupID: "usp-ingress-\(instanceID)-\(UUID().uuidString.prefix(8).lowercased())", topics: [topic]), logger: logger,
             rebalanceHandler: { [health] event in
                 guard case .assigned(let partitions) = event else { return [:] }
                 health.set("usp-inbox", ready: true)
@@ -40,7 +42,7 @@ struct AgentInbox: Service {
                         logger.warning("undecodable delivery dropped", metadata: [KafkaLogKey.offset: "\(record.offset)"])
                         continue
                     }
-                    await publisher.perform(await hub.deliver(delivery, now: Date()))
+                    await publisher.perform(hub.deliver(delivery, now: Date()))
                 }
                 consumer.commitAsync(batch.nextOffsets)
             }
@@ -48,13 +50,13 @@ struct AgentInbox: Service {
             consumer.requestShutdown()
         }
         await consumer.shutdown()
-        await publisher.perform(await hub.endAll(now: Date()))
+        await publisher.perform(hub.endAll(now: Date()))
     }
 
     private func tick() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(250))
-            await publisher.perform(await hub.tick(now: Date()))
+            await publisher.perform(hub.tick(now: Date()))
         }
     }
 }

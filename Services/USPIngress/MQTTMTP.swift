@@ -58,7 +58,7 @@ struct MQTTMTP: Service {
         } onGracefulShutdown: {
             client.stop()
         }
-        await publisher.perform(await hub.endAll(now: Date()))
+        await publisher.perform(hub.endAll(now: Date()))
     }
 
     private func receive(_ message: MQTTClient.Message) async {
@@ -82,13 +82,13 @@ struct MQTTMTP: Service {
         let link = MQTTLink(client: client, topic: replyTopic, responseTopic: instanceTopic)
         let now = Date()
         if case .mqttConnect = record.content {
-            await publisher.perform(await hub.connect(connection(record.fromID), link: link, now: now))
+            await publisher.perform(hub.connect(connection(record.fromID), link: link, now: now))
             return
         }
-        if let connectionID = await hub.connectionID(ofEndpoint: record.fromID) {
-            await publisher.perform(await hub.receive(message.payload, on: connectionID, now: now))
+        if let connectionID = hub.connectionID(ofEndpoint: record.fromID) {
+            await publisher.submit(hub.receive(message.payload, on: connectionID, now: now))
         } else {
-            await publisher.perform(await hub.receiveUnattached(message.payload, connection: connection(record.fromID), link: link, now: now))
+            await publisher.submit(hub.receiveUnattached(message.payload, connection: connection(record.fromID), link: link, now: now))
         }
     }
 
@@ -118,4 +118,6 @@ struct MQTTLink: AgentLink {
 
     /// MQTT has no connection per agent to close.
     func close() async {}
+
+    var isConnection: Bool { false }
 }

@@ -24,7 +24,7 @@ extension ConfigKey {
     static let uspAllowedAgentsFile = ConfigKey("usp.allowed-agents-file", default: "", "usp-ingress: file with more allowed endpoint IDs or prefixes, one per line (`#` comments); read at start")
     static let uspRequestTimeoutMs = ConfigKey("usp.request-timeout-ms", default: "30000", "usp-ingress: how long a request to an agent may go unanswered before its command fails (retriable)")
     static let uspValueChangePaths = ConfigKey("usp.value-change-paths", default: "", "usp-ingress: comma-separated parameters or partial paths every agent is subscribed to for ValueChange")
-    static let uspObjectPaths = ConfigKey("usp.object-paths", default: "Device.", "usp-ingress: comma-separated partial paths subscribed to for ObjectCreation and ObjectDeletion; empty for none")
+    static let uspObjectPaths = ConfigKey("usp.object-paths", default: "Device.Hosts.Host.", "usp-ingress: comma-separated tables subscribed to for ObjectCreation and ObjectDeletion (one subscription each); empty for none")
     static let uspSyncPathsPerGet = ConfigKey("usp.sync-paths-per-get", default: "8", "usp-ingress: first-level objects read per Get during a data-model synchronisation")
     static let uspMaxRecordBytes = ConfigKey("usp.max-record-bytes", default: "4194304", "usp-ingress: largest USP record (WebSocket message) accepted")
     static let uspMaxInFlight = ConfigKey("usp.max-in-flight", default: "64", "usp-ingress: most unanswered requests per agent connection")

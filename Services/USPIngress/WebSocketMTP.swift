@@ -88,17 +88,17 @@ struct WebSocketMTP: Sendable {
             first = bytes
         }
         let connection = USPConnection(connectionID: UUID().uuidString.lowercased(), endpointID: endpointID, mtp: .websocket, remoteAddress: remote, tls: tls)
-        await publisher.perform(await hub.connect(connection, link: link, now: Date()))
-        if let first { await publisher.perform(await hub.receive(first, on: connection.connectionID, now: Date())) }
+        await publisher.perform(hub.connect(connection, link: link, now: Date()))
+        if let first { await publisher.perform(hub.receive(first, on: connection.connectionID, now: Date())) }
         var reason = "closed by agent"
         do {
             while let bytes = try await nextRecord(&messages) {
-                await publisher.perform(await hub.receive(bytes, on: connection.connectionID, now: Date()))
+                await publisher.submit(hub.receive(bytes, on: connection.connectionID, now: Date()))
             }
         } catch {
             reason = "connection error: \(error)"
         }
-        await publisher.perform(await hub.disconnected(connection.connectionID, reason: reason, now: Date()))
+        await publisher.perform(hub.disconnected(connection.connectionID, reason: reason, now: Date()))
     }
 
     /// The next binary message; text messages are not USP and are skipped.
@@ -146,19 +146,49 @@ struct WebSocketLink: AgentLink {
     func close() async {
         try? await outbound.close(.normalClosure, reason: nil)
     }
+
+    var isConnection: Bool { true }
 }
 
 /// Publishes a hub outcome's records, then sends its records to agents, then closes links.
 /// A record that cannot be published is not followed by the sends that depend on it (a
 /// NotifyResp only after the notification is on the bus): the agent retries.
-struct HubPublisher: Sendable {
+final class HubPublisher: Sendable {
     let producer: KafkaProducer
     let logger: Logger
+    private let failures = Counter(label: "twinfleet_usp_publish_failures_total")
 
+    init(producer: KafkaProducer, logger: Logger) {
+        self.producer = producer
+        self.logger = logger
+    }
+
+    /// Publishes and waits for the acknowledgements before sending anything.
     func perform(_ outcome: HubOutcome) async {
+        await finish(outcome, ticket: producer.enqueueAll(outcome.records))
+    }
+
+    /// For records read from one agent in order: enqueues at once (keeping their order) and
+    /// waits for the acknowledgements only when something is to be sent or closed after them,
+    /// so a stream of notifications without `send_resp` is not slowed to one broker round trip
+    /// per record.
+    func submit(_ outcome: HubOutcome) async {
+        if outcome.sends.isEmpty && outcome.closes.isEmpty {
+            guard !outcome.records.isEmpty else { return }
+            // Nobody waits: a failure is counted and logged from the producer's thread.
+            _ = producer.enqueueAll(outcome.records) { [failures, logger] error in
+                failures.increment()
+                logger.error("publishing a notification failed; it is lost (the agent was not asked to retry)", metadata: ["error": "\(error)"])
+            }
+            return
+        }
+        await finish(outcome, ticket: producer.enqueueAll(outcome.records))
+    }
+
+    private func finish(_ outcome: HubOutcome, ticket: ProduceTicket) async {
         if !outcome.records.isEmpty {
             do {
-                _ = try await producer.sendAll(outcome.records)
+                try await ticket.reports()
             } catch {
                 logger.error("publishing to the bus failed; answers withheld", metadata: ["error": "\(error)"])
                 for link in outcome.closes { await link.close() }

@@ -83,29 +83,27 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     ///
     /// Records are enqueued in input order, so records with the same key keep their order.
     public func sendAll(_ records: [OutgoingRecord]) async throws(KafkaError) -> [DeliveryReport] {
-        guard !records.isEmpty else { return [] }
-        let results: [Result<DeliveryReport, KafkaError>] = await withCheckedContinuation { continuation in
-            let collector = BatchCollector(count: records.count, continuation: continuation)
-            for (index, record) in records.enumerated() {
-                let box = DeliveryBox(target: .batch(collector, index))
-                if let error = enqueue(record, opaque: Unmanaged.passRetained(box)) {
-                    collector.complete(index, .failure(error))
-                }
+        try await enqueueAll(records).reports()
+    }
+
+    /// Enqueues records now, in input order, without waiting: the ticket waits for the
+    /// acknowledgements later. A caller reading a stream in order can enqueue each item as it
+    /// comes (keeping per-key order) and wait only where an answer depends on durability.
+    public func enqueueAll(_ records: [OutgoingRecord]) -> ProduceTicket {
+        enqueueAll(records, onFailure: nil)
+    }
+
+    /// Enqueues records now, in input order, for callers that will not wait: `onFailure` runs
+    /// (on the producer's poll thread) with the first error if any record is not acknowledged.
+    public func enqueueAll(_ records: [OutgoingRecord], onFailure: (@Sendable (KafkaError) -> Void)?) -> ProduceTicket {
+        let collector = BatchCollector(count: records.count, onFailure: onFailure)
+        for (index, record) in records.enumerated() {
+            let box = DeliveryBox(target: .batch(collector, index))
+            if let error = enqueue(record, opaque: Unmanaged.passRetained(box)) {
+                collector.complete(index, .failure(error))
             }
         }
-        var reports: [DeliveryReport] = []
-        reports.reserveCapacity(records.count)
-        for (record, result) in zip(records, results) {
-            switch result {
-            case .success(let report):
-                KafkaMetrics.produced(record.topic).increment()
-                reports.append(report)
-            case .failure(let error):
-                KafkaMetrics.errors("produce").increment()
-                throw error
-            }
-        }
-        return reports
+        return ProduceTicket(collector: collector, topics: records.map(\.topic))
     }
 
     /// Enqueues a record; on failure releases the opaque box and returns the error.
@@ -241,26 +239,72 @@ final class DeliveryBox: @unchecked Sendable {
     }
 }
 
-/// Gathers the delivery reports of a `sendAll` and resumes it after the last one.
+/// The acknowledgements of records enqueued by ``KafkaProducer/enqueueAll(_:)``.
+public struct ProduceTicket: Sendable {
+    let collector: BatchCollector
+    let topics: [String]
+
+    /// Waits for every acknowledgement; reports come back in input order. Throws the first
+    /// failure.
+    @discardableResult
+    public func reports() async throws(KafkaError) -> [DeliveryReport] {
+        let results = await collector.wait()
+        var reports: [DeliveryReport] = []
+        reports.reserveCapacity(results.count)
+        for (topic, result) in zip(topics, results) {
+            switch result {
+            case .success(let report):
+                KafkaMetrics.produced(topic).increment()
+                reports.append(report)
+            case .failure(let error):
+                KafkaMetrics.errors("produce").increment()
+                throw error
+            }
+        }
+        return reports
+    }
+}
+
+/// Gathers the delivery reports of a batch; a waiter is resumed after the last one (at once when
+/// it comes later).
 final class BatchCollector: @unchecked Sendable {
     private let lock = NIOLock()
     private var results: [Result<DeliveryReport, KafkaError>?]
     private var remaining: Int
-    private let continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>
+    private var finished: [Result<DeliveryReport, KafkaError>]?
+    private var continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>?
+    private let onFailure: (@Sendable (KafkaError) -> Void)?
 
-    init(count: Int, continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>) {
+    init(count: Int, onFailure: (@Sendable (KafkaError) -> Void)? = nil) {
         results = Array(repeating: nil, count: count)
         remaining = count
-        self.continuation = continuation
+        self.onFailure = onFailure
+        if count == 0 { finished = [] }
     }
 
     func complete(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
-        let finished: [Result<DeliveryReport, KafkaError>]? = lock.withLock {
+        let resume: (CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>, [Result<DeliveryReport, KafkaError>])? = lock.withLock {
             results[index] = result
             remaining -= 1
-            return remaining == 0 ? results.map { $0! } : nil
+            guard remaining == 0 else { return nil }
+            let all = results.map { $0! }
+            finished = all
+            defer { continuation = nil }
+            return continuation.map { ($0, all) }
         }
-        if let finished { continuation.resume(returning: finished) }
+        if let (continuation, all) = resume { continuation.resume(returning: all) }
+        if let onFailure, case .failure(let error) = result { onFailure(error) }
+    }
+
+    func wait() async -> [Result<DeliveryReport, KafkaError>] {
+        await withCheckedContinuation { continuation in
+            let ready: [Result<DeliveryReport, KafkaError>]? = lock.withLock {
+                if let finished { return finished }
+                self.continuation = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
     }
 }
 

@@ -159,6 +159,7 @@ public struct USPAgentSession: Sendable {
         case .disconnect(let reason, let code):
             step.notes.append("agent disconnects: \(code) \(reason)")
             step.disconnect = (code, "agent sent a DisconnectRecord")
+            step.agentDisconnected = true
             return step
         }
     }
@@ -334,8 +335,9 @@ public struct USPAgentSession: Sendable {
             step.results.append(result)
             return step
         }
-        if case .refresh(let refresh)? = command.kind, !refresh.path.isEmpty {
-            return startSynchronisation(command, attempt: attempt, root: refresh.path, now: now)
+        if case .refresh(let refresh)? = command.kind {
+            // No path: the whole data model, which for USP is always rooted at `Device.`.
+            return startSynchronisation(command, attempt: attempt, root: refresh.path.isEmpty ? "Device." : refresh.path, now: now)
         }
         do {
             let request = try USPCommandTranslator.request(for: command, attempt: attempt, options: configuration.requestOptions)

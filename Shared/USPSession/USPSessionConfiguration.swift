@@ -13,7 +13,8 @@ public struct USPSessionConfiguration: Sendable {
     public var requestTimeout: Duration
     /// Parameters (or partial paths) whose value changes the agent is asked to notify.
     public var valueChangePaths: [String]
-    /// Tables (or partial paths) whose instance creation and deletion the agent notifies.
+    /// Tables whose instance creation and deletion the agent notifies (one subscription each,
+    /// since an agent refuses a whole subscription when one path is not a table it has).
     public var objectPaths: [String]
     /// How many first-level objects one Get of a data-model synchronisation reads.
     public var syncPathsPerGet: Int
@@ -30,7 +31,7 @@ public struct USPSessionConfiguration: Sendable {
 
     /// A configuration; every argument but the identities has a production default.
     public init(controllerEndpointID: String, instanceID: String, tenantID: String, requestTimeout: Duration = .seconds(30),
-                valueChangePaths: [String] = [], objectPaths: [String] = ["Device."], syncPathsPerGet: Int = 8,
+                valueChangePaths: [String] = [], objectPaths: [String] = ["Device.Hosts.Host."], syncPathsPerGet: Int = 8,
                 maxParametersPerChunk: Int = 1000, maxInFlight: Int = 64, maxBadRecords: Int = 10,
                 requestOptions: USPRequestOptions = USPRequestOptions(), limits: USPLimits = .default) {
         self.controllerEndpointID = controllerEndpointID
@@ -56,7 +57,7 @@ public struct USPSessionConfiguration: Sendable {
     ///
     /// - `Device.Boot!` with NotifRetry (the agent waits for a NotifyResp and retries), and
     ///   `Device.LocalAgent.TransferComplete!`;
-    /// - ObjectCreation and ObjectDeletion of ``objectPaths``;
+    /// - ObjectCreation and ObjectDeletion of each table of ``objectPaths``;
     /// - OperationComplete of every command (`Device.`), so asynchronous commands report back;
     /// - ValueChange of ``valueChangePaths``, when there are any.
     public var subscriptions: [USPSubscription] {
@@ -69,9 +70,9 @@ public struct USPSessionConfiguration: Sendable {
                             referenceList: ["Device.LocalAgent.TransferComplete!"], notificationRetry: true),
             USPSubscription(id: id("opc", ["Device."]), notificationType: .operationComplete, referenceList: ["Device."], notificationRetry: true),
         ]
-        if !objectPaths.isEmpty {
-            list.append(USPSubscription(id: id("objc", objectPaths), notificationType: .objectCreation, referenceList: objectPaths))
-            list.append(USPSubscription(id: id("objd", objectPaths), notificationType: .objectDeletion, referenceList: objectPaths))
+        for table in objectPaths {
+            list.append(USPSubscription(id: id("objc", [table]), notificationType: .objectCreation, referenceList: [table]))
+            list.append(USPSubscription(id: id("objd", [table]), notificationType: .objectDeletion, referenceList: [table]))
         }
         if !valueChangePaths.isEmpty {
             list.append(USPSubscription(id: id("vc", valueChangePaths), notificationType: .valueChange, referenceList: valueChangePaths))
@@ -126,6 +127,8 @@ public struct USPSessionStep: Sendable {
     public var results: [Twinfleet_Bus_V1_CommandResult] = []
     /// Close the connection with a DisconnectRecord carrying this code and reason.
     public var disconnect: (code: USPErrorCode, reason: String)?
+    /// The agent sent a DisconnectRecord: the session ends without one in return.
+    public var agentDisconnected = false
     /// Things worth a log line.
     public var notes: [String] = []
 
@@ -138,5 +141,6 @@ public struct USPSessionStep: Sendable {
         results += other.results
         notes += other.notes
         if disconnect == nil { disconnect = other.disconnect }
+        agentDisconnected = agentDisconnected || other.agentDisconnected
     }
 }

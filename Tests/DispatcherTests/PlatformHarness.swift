@@ -22,6 +22,10 @@ final class PlatformHarness: @unchecked Sendable {
     private(set) var twinStore: ChildProcess?
     private(set) var dispatcher: ChildProcess?
     private(set) var ingress: ChildProcess?
+    /// usp-ingress instances started with ``startUSPIngress()``, by instance ID.
+    private(set) var uspIngresses: [String: ChildProcess] = [:]
+    /// The USP controller endpoint ID of every usp-ingress of the harness.
+    static let uspController = "self::tf-platform-test"
     private let cwmpPort: Int
     private let dispatcherGroup = TestEnvironment.unique("dispatcher")
     /// Topics of this harness alone: harnesses running side by side must not see each other's
@@ -104,6 +108,24 @@ final class PlatformHarness: @unchecked Sendable {
         ingress = try await launch("twinfleet-cwmp-ingress", variables, ops: port)
     }
 
+    /// Starts a usp-ingress instance on the harness's topics; returns its instance ID and
+    /// WebSocket port.
+    func startUSPIngress() async throws -> (instance: String, wsPort: Int) {
+        let instance = TestEnvironment.unique("usp")
+        try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
+        let port = freeLocalPort(), wsPort = freeLocalPort()
+        var variables = variables(ops: port)
+        variables["INSTANCE_ID"] = instance
+        variables["USP_HOST"] = "127.0.0.1"
+        variables["USP_WS_PORT"] = String(wsPort)
+        variables["USP_ENDPOINT_ID"] = Self.uspController
+        variables["USP_ALLOWED_AGENTS"] = "os::*"
+        variables["USP_EVENTS_TOPIC"] = eventsTopic
+        variables["USP_RESULTS_TOPIC"] = resultsTopic
+        uspIngresses[instance] = try await launch("twinfleet-usp-ingress", variables, ops: port)
+        return (instance, wsPort)
+    }
+
     func killDispatcher() async {
         dispatcher?.signal(SIGKILL)
         _ = await dispatcher?.waitForExit(timeout: .seconds(10))
@@ -121,16 +143,17 @@ final class PlatformHarness: @unchecked Sendable {
     }
 
     func stop() async {
-        for process in [ingress, dispatcher, twinStore].compactMap({ $0 }) {
+        for process in Array(uspIngresses.values) + [ingress, dispatcher, twinStore].compactMap({ $0 }) {
             process.signal(SIGTERM)
             _ = await process.waitForExit(timeout: .seconds(20))
         }
     }
 
     var logs: String {
-        ["ingress": ingress, "dispatcher": dispatcher, "twin-store": twinStore].compactMap { name, process in
-            process.map { "--- \(name)\n\($0.standardErrorTail)" }
-        }.joined(separator: "\n")
+        (["ingress": ingress, "dispatcher": dispatcher, "twin-store": twinStore].merging(uspIngresses.mapValues { $0 }) { first, _ in first })
+            .sorted { $0.key < $1.key }
+            .compactMap { name, process in process.map { "--- \(name)\n\($0.standardErrorTail)" } }
+            .joined(separator: "\n")
     }
 
     /// A test CPE pointed at this platform's ACS.

@@ -254,6 +254,13 @@ import USPCodec
         #expect(values["Device.RootDataModelVersion"] == .stringValue("2.16"))
     }
 
+    @Test func aRefreshWithoutAPathSynchronisesDevice() throws {
+        var session = session()
+        let started = session.deliver(Self.delivery("r-0") { $0.refresh = Twinfleet_Bus_V1_Refresh() }, now: now)
+        #expect(started.messages.first?.body.request.getSupportedDm.objPaths == ["Device."])
+        #expect(started.results.map(\.status) == [.delivered])
+    }
+
     @Test func aRefreshWithAFailedChunkPublishesNothingAndFails() throws {
         var session = session()
         let started = session.deliver(Self.delivery("r-2") { $0.refresh.path = "Device." }, now: now)
