@@ -372,6 +372,31 @@ public struct DeviceQueue: Sendable {
         }
     }
 
+    /// A USP OperationComplete: the asynchronous command whose key it names (the command's own
+    /// key, else its ID, as the ingress sends it) ends. It may arrive on a later connection than
+    /// the one that started the command (a firmware activation reboots the device), where no
+    /// ingress knows the command any more; the dispatcher does, and publishes the outcome.
+    public mutating func operationCompleted(_ completion: Twinfleet_Bus_V1_OperationComplete, now: Date) -> [DispatchEffect] {
+        guard !completion.commandKey.isEmpty,
+              // In flight, not only IN_PROGRESS: the completion may overtake the OperateResp's
+              // result (another topic).
+              let index = commands.firstIndex(where: { $0.state.isInFlight && $0.commandKey == completion.commandKey })
+        else { return [] }
+        switch completion.result {
+        case .failure(let failure)?:
+            var error = Twinfleet_Bus_V1_CommandError()
+            error.code = Int32(clamping: failure.code)
+            error.message = failure.message.isEmpty ? "the operation failed" : failure.message
+            return finish(at: index, .failed, error: error, now: now, publish: true) + pump(now: now)
+        case .outputArgs?, nil:
+            var effects = finish(at: index, .succeeded, error: nil, now: now)
+            var result = result(for: commands[index], .succeeded, error: nil, now: now)
+            if case .outputArgs(let output)? = completion.result { result.outputs.outputArgs = output.args }
+            effects.append(.result(result))
+            return effects + pump(now: now)
+        }
+    }
+
     /// A USP Boot! after a factory reset, on a live connection: the Refresh goes at once.
     public mutating func booted(factoryReset: Bool, now: Date) -> [DispatchEffect] {
         informed(bootstrap: factoryReset, deviceProtocol: .usp, tenantID: "")

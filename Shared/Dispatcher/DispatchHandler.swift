@@ -18,6 +18,7 @@ enum DispatchInput: Sendable {
     case presence(Twinfleet_Bus_V1_Presence, sessionID: String, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
     case informed(bootstrap: Bool, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
     case booted(factoryReset: Bool, tenantID: String)
+    case operationCompleted(Twinfleet_Bus_V1_OperationComplete)
 
     /// Decodes a record; nil for device events the dispatcher has no use for. Throws a poison
     /// error for records that cannot be read or whose key is not their device.
@@ -68,6 +69,8 @@ enum DispatchInput: Sendable {
             case .boot(let boot)?:
                 // USP Boot! causes: LocalReboot, RemoteReboot, LocalFactoryReset, RemoteFactoryReset.
                 input = .booted(factoryReset: boot.cause.hasSuffix("FactoryReset"), tenantID: event.tenantID)
+            case .operationComplete(let completion)?:
+                input = .operationCompleted(completion)
             default:
                 return nil
             }
@@ -129,6 +132,8 @@ public struct DispatchHandler: TransactionalHandler {
             case .booted(let factoryReset, let tenant):
                 queue.informed(bootstrap: false, deviceProtocol: .unspecified, tenantID: tenant)
                 produced = queue.booted(factoryReset: factoryReset, now: now)
+            case .operationCompleted(let completion):
+                produced = queue.operationCompleted(completion, now: now)
             }
             loaded.queues[device] = queue
             effects += produced.map { (partition, $0) }

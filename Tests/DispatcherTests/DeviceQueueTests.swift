@@ -312,6 +312,42 @@ import Testing
         #expect(queue.command("fw")?.state == .succeeded)
     }
 
+    @Test func operationCompleteOnALaterConnectionFinishesTheAsyncCommand() {
+        var queue = Self.uspQueue()
+        _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        var firmware = Self.command("fw")
+        var body = Twinfleet_Bus_V1_Download()
+        body.url = "http://files/fw.bin"
+        body.fileType = "1 Firmware Upgrade Image"
+        firmware.download = body
+        var ping = Self.command("ping", independent: true)
+        ping.operate.commandPath = "Device.IP.Diagnostics.IPPing()"
+        ping.operate.commandKey = "diag-1"
+        _ = queue.request(firmware, now: Self.t0)
+        _ = queue.request(ping, now: Self.t0)
+        _ = queue.result(Self.result("fw", .inProgress), now: Self.t0)
+        // The device reboots into the new image and reports on a new connection.
+        _ = queue.presence(Self.presence(.disconnected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        _ = queue.presence(Self.presence(.connected, instance: "usp-1"), sessionID: "c2", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        var done = Twinfleet_Bus_V1_OperationComplete()
+        done.commandPath = "Device.DeviceInfo.FirmwareImage.2.Download()"
+        done.commandKey = "fw"
+        done.outputArgs.args = [:]
+        let effects = queue.operationCompleted(done, now: Self.t0)
+        #expect(queue.command("fw")?.state == .succeeded)
+        #expect(Self.results(effects) == ["fw:succeeded"])
+        // A failure under its own command key fails the command; an unknown key changes nothing.
+        var failed = Twinfleet_Bus_V1_OperationComplete()
+        failed.commandKey = "diag-1"
+        failed.failure.code = 7022
+        failed.failure.message = "host unreachable"
+        var unknown = failed
+        unknown.commandKey = "nobody"
+        #expect(queue.operationCompleted(unknown, now: Self.t0).isEmpty)
+        #expect(Self.results(queue.operationCompleted(failed, now: Self.t0)) == ["ping:failed"])
+        #expect(queue.command("ping")?.lastError?.code == 7022)
+    }
+
     @Test func ownResultsAreIgnored() {
         var queue = Self.cwmpQueue()
         _ = queue.request(Self.command("a"), now: Self.t0)

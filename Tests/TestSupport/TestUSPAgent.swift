@@ -158,14 +158,19 @@ public actor TestUSPAgent {
         _ = await iterator.next()
         // Subscriptions are renewed in the connect callback; give the SUBACK a moment.
         try await Task.sleep(for: .milliseconds(200))
-        if sendConnectRecord {
-            var record = baseRecord()
-            var connect = UspRecord_MQTTConnectRecord()
-            connect.version = version5 ? .v5 : .v311
-            connect.subscribedTopic = agentTopic
-            record.mqttConnect = connect
-            try await sendRaw(try record.serializedBytes())
-        }
+        if sendConnectRecord { try await sendMQTTConnect() }
+    }
+
+    /// Sends an MQTTConnectRecord naming the agent's topic (as an agent does after every
+    /// connection to the broker).
+    public func sendMQTTConnect() async throws {
+        guard case .mqtt(_, _, let agentTopic, let version5)? = transport else { throw TestAgentError.notConnected }
+        var record = baseRecord()
+        var connect = UspRecord_MQTTConnectRecord()
+        connect.version = version5 ? .v5 : .v311
+        connect.subscribedTopic = agentTopic
+        record.mqttConnect = connect
+        try await sendRaw(try record.serializedBytes())
     }
 
     private func received(_ message: MQTTClient.Message) async {

@@ -363,14 +363,24 @@ extension USPIngressTests {
         #expect(Self.events(await tap.records, topic: ingress.events, device: device).filter { $0.presence.kind == .connected }.count == 1)
         try await Self.deliver(Self.command("mqtt-get", device: device) { $0.getParameters.paths = ["Device.DeviceInfo.SerialNumber"] }, to: ingress, session: session, producer: producer)
         #expect(try await Self.final(tap, ingress, "mqtt-get").outputs.parameters.first?.value.stringValue == "M5")
+        // The agent reconnects to the broker: a new session, and no DisconnectRecord reaches the
+        // agent (its topic is the same for the old and the new session).
+        try await agent.sendMQTTConnect()
+        let renewed = try await Self.connectedSession(tap, ingress, device: device, after: [session])
+        try await tap.wait("the old session ended") { records in
+            Self.events(records, topic: ingress.events, device: device).contains { $0.presence.kind == .disconnected && $0.sessionID == session }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await agent.disconnects.isEmpty)
         try await agent.sendValueChange("Device.WiFi.SSID.2.SSID", "changed")
         try await tap.wait("ValueChange over MQTT") { records in
             Self.events(records, topic: ingress.events, device: device).contains { $0.valueChange.parameters.first?.value.stringValue == "changed" }
         }
         try await agent.disconnectMQTT()
         try await tap.wait("disconnected after the DisconnectRecord") { records in
-            Self.events(records, topic: ingress.events, device: device).contains { $0.presence.kind == .disconnected && $0.sessionID == session }
+            Self.events(records, topic: ingress.events, device: device).contains { $0.presence.kind == .disconnected && $0.sessionID == renewed }
         }
+        #expect(await agent.disconnects.isEmpty, "no DisconnectRecord in answer to the agent's own")
 
         // MQTT 3.1.1: the agent's topic comes from the MQTTConnectRecord / reply-to suffix.
         let legacy = "os::test-mqtt3-" + UUID().uuidString.prefix(6)
