@@ -31,6 +31,7 @@ extension ConfigKey {
     static let uspPingSeconds = ConfigKey("usp.ping-seconds", default: "30", "usp-ingress: WebSocket ping interval; a connection without a pong is closed")
     static let uspTLSCertFile = ConfigKey("usp.tls-cert-file", default: "", "usp-ingress: PEM certificate chain; with the key file set, the WebSocket endpoint speaks wss only")
     static let uspTLSKeyFile = ConfigKey("usp.tls-key-file", default: "", "usp-ingress: PEM private key of the WebSocket endpoint")
+    static let uspTLSClientCAFile = ConfigKey("usp.tls-client-ca-file", default: "", "usp-ingress: PEM CA certificates of agent certificates; when set, agents must present one naming their endpoint ID (subjectAltName URI urn:bbf:usp:id:<id>)")
     static let uspMQTTURL = ConfigKey("usp.mqtt-url", default: "", "usp-ingress: MQTT broker, `mqtt://host:1883` or `mqtts://host:8883`; empty disables the MQTT MTP")
     static let uspMQTTVersion = ConfigKey("usp.mqtt-version", default: "5", "usp-ingress: MQTT protocol version towards the broker, `5` or `3.1.1`")
     static let uspMQTTUsername = ConfigKey("usp.mqtt-username", default: "", "usp-ingress: username at the broker; empty for none")
@@ -81,12 +82,20 @@ struct USPIngress {
             let cert = try config.string(.uspTLSCertFile), key = try config.string(.uspTLSKeyFile)
             if cert.isEmpty && key.isEmpty { return nil }
             guard !cert.isEmpty, !key.isEmpty else { throw ConfigError(key: .uspTLSKeyFile, reason: "TLS needs both USP_TLS_CERT_FILE and USP_TLS_KEY_FILE") }
+            var configuration: TLSConfiguration
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-                return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
             } catch {
                 throw ConfigError(key: .uspTLSCertFile, reason: "cannot load the certificate or key: \(error)")
             }
+            let clientCA = try config.string(.uspTLSClientCAFile)
+            if !clientCA.isEmpty {
+                guard FileManager.default.isReadableFile(atPath: clientCA) else { throw ConfigError(key: .uspTLSClientCAFile, reason: "cannot read \(clientCA)") }
+                configuration.trustRoots = .file(clientCA)
+                configuration.certificateVerification = .noHostnameVerification
+            }
+            return configuration
         }
         let topics = boot.require { (events: try $0.string(.uspEventsTopic), results: try $0.string(.uspResultsTopic)) }
         let ping = boot.require { try $0.int(.uspPingSeconds, in: 1...3600) }
@@ -96,12 +105,12 @@ struct USPIngress {
         let hub = AgentHub(configuration: sessions, topics: topics, logger: boot.logger)
         let webSocket = WebSocketMTP(
             hub: hub, publisher: publisher, path: boot.require { try $0.string(.uspWSPath) }, controllerEndpointID: sessions.controllerEndpointID,
-            agents: policy, maxRecordBytes: maxRecordBytes, tls: tls != nil, logger: boot.logger)
+            agents: policy, maxRecordBytes: maxRecordBytes, tls: tls != nil, bindsCertificates: tls?.certificateVerification == .noHostnameVerification, logger: boot.logger)
         let router = Router()
         router.get("**") { request, _ in webSocket.refuse(request) }
         let wsConfiguration = WebSocketServerConfiguration(maxFrameSize: maxRecordBytes, autoPing: .enabled(timePeriod: .seconds(ping)))
-        let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: wsConfiguration)) { request, channel, logger in
-            webSocket.shouldUpgrade(request, channel: channel, logger: logger)
+        let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: wsConfiguration)) { request, channel, logger async in
+            await webSocket.shouldUpgrade(request, channel: channel, logger: logger)
         }
         let server: HTTPServerBuilder = try tls.map { try .tls(upgrade, tlsConfiguration: $0) } ?? upgrade
         let endpoint = Application(

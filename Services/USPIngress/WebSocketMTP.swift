@@ -8,6 +8,7 @@ import Kafka
 import Logging
 import Metrics
 import NIOCore
+import NIOSSL
 import ServiceRuntime
 import USPCodec
 import USPSession
@@ -24,7 +25,12 @@ struct WebSocketMTP: Sendable {
     let agents: AgentPolicy
     let maxRecordBytes: Int
     let tls: Bool
+    /// With client certificates (USP_TLS_CLIENT_CA_FILE): the agent's endpoint ID must be one its
+    /// certificate names (a `urn:bbf:usp:id:` URI in subjectAltName).
+    let bindsCertificates: Bool
     let logger: Logger
+
+    static let endpointURIPrefix = "urn:bbf:usp:id:"
 
     static let subprotocol = "v1.usp"
 
@@ -46,19 +52,30 @@ struct WebSocketMTP: Sendable {
     }
 
     /// The `shouldUpgrade` of the HTTP server: accepts `v1.usp` upgrades on ``path``.
-    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
-        if let (status, detail) = refusal(request) {
+    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        func refuse(_ status: HTTPResponse.Status, _ detail: String) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
             Counter(label: "twinfleet_usp_ws_upgrades_refused_total", dimensions: [("status", "\(status.code)")]).increment()
-            logger.debug("WebSocket upgrade refused", metadata: ["reason": "\(detail)"])
+            logger.info("WebSocket upgrade refused", metadata: ["reason": "\(detail)"])
             return .dontUpgrade
         }
+        if let (status, detail) = refusal(request) { return refuse(status, detail) }
         let claimed = endpointID(request)
+        var certified: Set<String>?
+        if bindsCertificates {
+            let certificate = try? await channel.nioSSL_peerCertificate().get()
+            let names = certificate.map(Self.certifiedEndpoints) ?? []
+            if let claimed, !names.contains(claimed) {
+                return refuse(.forbidden, "the client certificate does not name endpoint \(claimed) (it names \(names.sorted()))")
+            }
+            certified = names
+        }
         let remote = channel.remoteAddress.map(Self.describe) ?? ""
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = Self.subprotocol
         headers[.secWebSocketExtensions] = "bbf-usp-protocol; eid=\"\(controllerEndpointID)\""
+        let certifiedEndpoints = certified
         return .upgrade(headers) { inbound, outbound, _ in
-            await serve(inbound: inbound, outbound: outbound, claimedEndpoint: claimed, remote: remote)
+            await serve(inbound: inbound, outbound: outbound, claimedEndpoint: claimed, certified: certifiedEndpoints, remote: remote)
         }
     }
 
@@ -68,7 +85,7 @@ struct WebSocketMTP: Sendable {
         return ProblemResponse.make(status, detail)
     }
 
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, claimedEndpoint: String?, remote: String) async {
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, claimedEndpoint: String?, certified: Set<String>?, remote: String) async {
         let link = WebSocketLink(outbound: outbound)
         var messages = inbound.messages(maxSize: maxRecordBytes).makeAsyncIterator()
         var first: [UInt8]?
@@ -79,7 +96,7 @@ struct WebSocketMTP: Sendable {
             // No `eid` parameter: the first record names the agent.
             guard let bytes = try? await nextRecord(&messages) else { return }
             let decoder = USPRecordDecoder(controllerEndpointID: controllerEndpointID)
-            guard let record = try? decoder.decode(bytes), agents.allows(record.fromID) else {
+            guard let record = try? decoder.decode(bytes), agents.allows(record.fromID), certified?.contains(record.fromID) ?? true else {
                 logger.info("WebSocket agent without eid refused: its first record names no known agent", metadata: ["usp.remote": "\(remote)"])
                 try? await outbound.close(.policyViolation, reason: "unknown agent")
                 return
@@ -127,6 +144,16 @@ struct WebSocketMTP: Sendable {
             return value.isEmpty ? nil : value
         }
         return nil
+    }
+
+    /// The endpoint IDs a certificate names: its subjectAltName URIs `urn:bbf:usp:id:<id>`.
+    static func certifiedEndpoints(_ certificate: NIOSSLCertificate) -> Set<String> {
+        var names = Set<String>()
+        for name in certificate._subjectAlternativeNames() where name.nameType == .uri {
+            let uri = name.contents.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+            if uri.hasPrefix(endpointURIPrefix) { names.insert(String(uri.dropFirst(endpointURIPrefix.count))) }
+        }
+        return names
     }
 
     static func describe(_ address: SocketAddress) -> String {

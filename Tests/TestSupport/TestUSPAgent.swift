@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import MQTT
 import NIOCore
+import NIOSSL
 import SwiftProtobuf
 import USPCodec
 import WSClient
@@ -72,17 +73,19 @@ public actor TestUSPAgent {
     // MARK: Connection
 
     /// Connects to `ws://127.0.0.1:<port><path>`; returns once the WebSocket is open.
-    public func connect(port: Int, path: String = "/usp", sendEID: Bool = true, sendConnectRecord: Bool = true) async throws {
+    public func connect(port: Int, path: String = "/usp", sendEID: Bool = true, sendConnectRecord: Bool = true, tls: TLSConfiguration? = nil) async throws {
         closed = false
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = "v1.usp"
         let query = sendEID ? "?eid=" + (endpointID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? endpointID) : ""
-        let url = "ws://127.0.0.1:\(port)\(path)\(query)"
+        let url = "\(tls == nil ? "ws" : "wss")://127.0.0.1:\(port)\(path)\(query)"
         let (opened, signal) = AsyncStream<Bool>.makeStream()
         let logger = Logger(label: "test-usp-agent")
         task = Task {
             do {
-                try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 4 << 20, additionalHeaders: headers), logger: logger) { inbound, outbound, _ in
+                // An IP address cannot be a TLS server name (SNI): name the test host instead.
+                let configuration = WebSocketClientConfiguration(maxFrameSize: 4 << 20, additionalHeaders: headers, sniHostname: tls == nil ? nil : "localhost")
+                try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
                     await self.attach(outbound)
                     signal.yield(true)
                     for try await message in inbound.messages(maxSize: 4 << 20) {

@@ -1,6 +1,7 @@
 import BusContracts
 import Foundation
 import Kafka
+import NIOSSL
 import SwiftProtobuf
 import Testing
 import TestSupport
@@ -404,6 +405,62 @@ extension USPIngressTests {
         await producer.shutdown()
         ingress.process.signal(SIGTERM)
         #expect(await ingress.process.waitForExit(timeout: .seconds(30)) == 0, "graceful stop failed: \(ingress.process.standardErrorTail)")
+    }
+}
+
+extension USPIngressTests {
+    /// Runs openssl with `arguments` (quietly); fails the test if it fails.
+    static func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "openssl \(arguments.joined(separator: " "))")
+    }
+
+    /// wss with client certificates: an agent is admitted only under an endpoint ID its
+    /// certificate names (subjectAltName URI urn:bbf:usp:id:<id>); no certificate, no connection.
+    @Test func wssBindsTheEndpointToTheClientCertificate() async throws {
+        let environment = try TestEnvironment.current()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("usp-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func file(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1", "-keyout", file("server.key"), "-out", file("server.pem")])
+        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=Test Agent CA", "-days", "1", "-keyout", file("ca.key"), "-out", file("ca.pem")])
+        try Self.openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=agent", "-keyout", file("agent.key"), "-out", file("agent.csr")])
+        try "subjectAltName=URI:urn:bbf:usp:id:os::test-tls-1\n".write(toFile: file("san.ext"), atomically: true, encoding: .utf8)
+        try Self.openssl(["x509", "-req", "-in", file("agent.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial",
+                          "-days", "1", "-extfile", file("san.ext"), "-out", file("agent.pem")])
+        let ingress = try await Self.start(environment, extra: [
+            "USP_TLS_CERT_FILE": file("server.pem"), "USP_TLS_KEY_FILE": file("server.key"), "USP_TLS_CLIENT_CA_FILE": file("ca.pem"),
+        ])
+        defer { ingress.process.signal(SIGTERM) }
+        let tap = try BusTap(environment, topics: [ingress.events])
+        await tap.start()
+        var client = TLSConfiguration.makeClientConfiguration()
+        client.certificateVerification = .none
+        client.certificateChain = try NIOSSLCertificate.fromPEMFile(file("agent.pem")).map { .certificate($0) }
+        client.privateKey = .privateKey(try NIOSSLPrivateKey(file: file("agent.key"), format: .pem))
+
+        let agent = TestUSPAgent(endpointID: "os::test-tls-1", controllerID: Self.controller, parameters: TestUSPAgent.gateway(serial: "TLS1"))
+        try await agent.connect(port: ingress.wsPort, tls: client)
+        _ = try await Self.connectedSession(tap, ingress, device: "os::test-tls-1")
+        #expect(Self.events(await tap.records, topic: ingress.events, device: "os::test-tls-1").first { $0.presence.kind == .connected }?.presence.tls == true)
+        // The same certificate under another (allowed) endpoint ID is refused.
+        let impostor = TestUSPAgent(endpointID: "os::test-tls-2", controllerID: Self.controller, parameters: [:])
+        await #expect(throws: (any Error).self) { try await impostor.connect(port: ingress.wsPort, tls: client) }
+        // Without a client certificate the handshake fails.
+        var anonymous = TLSConfiguration.makeClientConfiguration()
+        anonymous.certificateVerification = .none
+        let stranger = TestUSPAgent(endpointID: "os::test-tls-1", controllerID: Self.controller, parameters: [:])
+        await #expect(throws: (any Error).self) { try await stranger.connect(port: ingress.wsPort, tls: anonymous) }
+        #expect(Self.events(await tap.records, topic: ingress.events, device: "os::test-tls-2").isEmpty)
+        await agent.disconnect()
+        await tap.stop()
     }
 }
 
