@@ -47,6 +47,7 @@ public struct USPAgentSession: Sendable {
     private enum Purpose: Sendable {
         case command(Twinfleet_Bus_V1_Command, attempt: UInt32)
         case subscriptionList
+        case typeDiscovery
         case subscribe([USPSubscription])
         case unsubscribe([String])
     }
@@ -83,13 +84,18 @@ public struct USPAgentSession: Sendable {
 
     // MARK: Connection
 
-    /// The connection is up: `connected`, and the subscription check.
+    /// The connection is up: `connected`, the subscription check, and a GetSupportedDM of
+    /// `Device.` (parameters only) so that values read or notified on this connection are typed
+    /// even before a synchronisation runs.
     public mutating func open(now: Date) -> USPSessionStep {
         var step = USPSessionStep()
         step.events.append(presence(.connected, reason: "", now: now))
         let msgID = nextControllerID("subs")
         pending[msgID] = Pending(purpose: .subscriptionList, deadline: deadline(now))
         step.messages.append(USPMessages.get(msgID: msgID, paths: [USPSubscription.table], maxDepth: 0))
+        let typesID = nextControllerID("types")
+        pending[typesID] = Pending(purpose: .typeDiscovery, deadline: deadline(now))
+        step.messages.append(USPMessages.getSupportedDM(msgID: typesID, paths: ["Device."], returnCommands: false, returnEvents: false, returnUniqueKeySets: false))
         return step
     }
 
@@ -123,8 +129,8 @@ public struct USPAgentSession: Sendable {
                 synchronisations[command.commandID] = nil
                 step.results.append(failure(command, attempt: attempt, code: .responseTimeout,
                                             message: "no answer to \(msgID) within \(Int(configuration.requestTimeout.timeInterval)) s", now: now))
-            case .subscriptionList, .subscribe, .unsubscribe:
-                step.notes.append("subscription request \(msgID) unanswered within the timeout")
+            case .subscriptionList, .subscribe, .unsubscribe, .typeDiscovery:
+                step.notes.append("controller request \(msgID) unanswered within the timeout")
             }
         }
         return step
@@ -250,6 +256,12 @@ public struct USPAgentSession: Sendable {
             step.results.append(result)
         case .subscriptionList:
             step.append(reconcileSubscriptions(message, now: now))
+        case .typeDiscovery:
+            if case .response(.getSupportedDM(let supported)) = message.body {
+                learnTypes(supported)
+            } else {
+                step.notes.append("GetSupportedDM of Device. not answered with a GetSupportedDMResp; values stay untyped until a synchronisation")
+            }
         case .subscribe(let subscriptions):
             switch message.body {
             case .response(.add(let add)):
@@ -374,9 +386,9 @@ public struct USPAgentSession: Sendable {
             // it is read in one Get, untyped.
             var children: [String] = []
             if case .response(.getSupportedDM(let supported)) = message.body {
+                learnTypes(supported)
                 for requested in supported.results where requested.failure == nil {
                     for object in requested.objects {
-                        for (path, type) in object.parameterTypes { types[path] = type }
                         if let child = Self.firstLevelObject(object.path, under: sync.root), !children.contains(child) { children.append(child) }
                     }
                 }
@@ -458,6 +470,14 @@ public struct USPAgentSession: Sendable {
     }
 
     // MARK: Helpers
+
+    private mutating func learnTypes(_ supported: USPSupportedDataModel) {
+        for requested in supported.results where requested.failure == nil {
+            for object in requested.objects {
+                for (path, type) in object.parameterTypes { types[path] = type }
+            }
+        }
+    }
 
     /// Types learned from GetSupportedDM, looked up by the generic form of a path.
     private var typeLookup: USPTypeLookup {

@@ -282,7 +282,7 @@ import Glibc
 
     @Test func malformedInputIsAnsweredAndNeighboursAreUnaffected() async throws {
         let environment = try TestEnvironment.current()
-        let ingress = try await Self.start(environment)
+        let ingress = try await Self.start(environment, extra: ["USP_MAX_RECORD_BYTES": "65536"])
         defer { ingress.process.signal(SIGTERM) }
         let tap = try BusTap(environment, topics: [ingress.events, ingress.results])
         await tap.start()
@@ -290,9 +290,11 @@ import Glibc
         let good = TestUSPAgent(endpointID: "os::test-good-" + UUID().uuidString.prefix(6), controllerID: Self.controller, parameters: TestUSPAgent.gateway(serial: "G"))
         let bad = TestUSPAgent(endpointID: "os::test-bad-" + UUID().uuidString.prefix(6), controllerID: Self.controller, parameters: TestUSPAgent.gateway(serial: "B"))
         let rogue = TestUSPAgent(endpointID: "os::test-rogue-" + UUID().uuidString.prefix(6), controllerID: Self.controller, parameters: [:])
+        let huge = TestUSPAgent(endpointID: "os::test-huge-" + UUID().uuidString.prefix(6), controllerID: Self.controller, parameters: [:])
         try await good.connect(port: ingress.wsPort)
         try await bad.connect(port: ingress.wsPort)
         try await rogue.connect(port: ingress.wsPort)
+        try await huge.connect(port: ingress.wsPort)
         let goodSession = try await Self.connectedSession(tap, ingress, device: good.endpointID)
 
         // A Notify without a notification gets a USP Error 7004 with its msg_id.
@@ -318,6 +320,9 @@ import Glibc
         try await tap.wait("disconnected presence of the bad agent") { records in
             Self.events(records, topic: ingress.events, device: bad.endpointID).contains { $0.presence.kind == .disconnected }
         }
+        // A record over USP_MAX_RECORD_BYTES closes its connection.
+        try await huge.sendRaw([UInt8](repeating: 0x0A, count: 100_000))
+        try await huge.waitUntilClosed()
         // The good agent is served throughout.
         try await Self.deliver(Self.command("good-get", device: good.endpointID) { $0.getParameters.paths = ["Device.DeviceInfo.SerialNumber"] },
                                to: ingress, session: goodSession, producer: producer)

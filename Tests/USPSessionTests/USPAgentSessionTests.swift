@@ -84,8 +84,32 @@ import USPCodec
         #expect(step.events[0].presence.remoteAddress == "10.0.0.2:5000")
         #expect(step.events[0].sessionID == "conn-1")
         #expect(step.events[0].protocol == .usp)
-        #expect(step.messages.count == 1)
+        #expect(step.messages.count == 2)
         #expect(step.messages[0].body.request.get.paramPaths == [USPSubscription.table])
+        #expect(step.messages[1].body.request.getSupportedDm.objPaths == ["Device."])
+    }
+
+    @Test func typesLearnedAtConnectTypeLaterNotifications() {
+        var session = session()
+        let discovery = session.open(now: now).messages[1]
+        let supported = Self.response(discovery.header.msgID, .getSupportedDmResp) { response in
+            var object = Usp_GetSupportedDMResp.SupportedObjectResult()
+            object.supportedObjPath = "Device.WiFi.SSID.{i}."
+            var parameter = Usp_GetSupportedDMResp.SupportedParamResult()
+            parameter.paramName = "Enable"
+            parameter.valueType = .paramBoolean
+            object.supportedParams = [parameter]
+            var result = Usp_GetSupportedDMResp.RequestedObjectResult()
+            result.reqObjPath = "Device."
+            result.supportedObjs = [object]
+            response.getSupportedDmResp.reqObjResults = [result]
+        }
+        #expect(session.receive(record: Self.record(supported), now: now).messages.isEmpty)
+        var change = Usp_Notify.ValueChange()
+        change.paramPath = "Device.WiFi.SSID.4.Enable"
+        change.paramValue = "true"
+        let step = session.receive(record: Self.record(Self.notify("n-5", sendResp: false, .valueChange(change))), now: now)
+        #expect(step.events.first?.valueChange.parameters.first?.value.value == .booleanValue(true))
     }
 
     @Test func missingSubscriptionsAreAddedAndStaleOnesDeleted() throws {
