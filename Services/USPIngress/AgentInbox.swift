@@ -24,32 +24,10 @@ struct AgentInbox: Service {
     }
 
     private func consume() async throws {
-        let topic = try Topic.deliveries(instance: instanceID)
-        // A group of this process alone: a restart need not wait for the previous member's
-        // session to expire before it gets the inbox (it starts at the end anyway).
-        // Deliveries only matter to connections alive now: a restarted instance starts at the end.
-        let consumer = try KafkaConsumer(
-            configuration: kafka, options: .init(groupID: "usp-ingress-\(instanceID)-\(UUID().uuidString.prefix(8).lowercased())", topics: [topic]), logger: logger,
-            rebalanceHandler: { [health] event in
-                guard case .assigned(let partitions) = event else { return [:] }
-                health.set("usp-inbox", ready: true)
-                return Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaConsumer.StartOffset.end) })
-            })
-        try await withGracefulShutdownHandler {
-            for await batch in consumer.batches.cancelOnGracefulShutdown() {
-                for record in batch {
-                    guard let delivery = try? Twinfleet_Bus_V1_Delivery(serializedBytes: record.value) else {
-                        logger.warning("undecodable delivery dropped", metadata: [KafkaLogKey.offset: "\(record.offset)"])
-                        continue
-                    }
-                    await publisher.perform(hub.deliver(delivery, now: Date()))
-                }
-                consumer.commitAsync(batch.nextOffsets)
-            }
-        } onGracefulShutdown: {
-            consumer.requestShutdown()
+        let reader = DeliveryInboxReader(kafka: kafka, instanceID: instanceID, groupPrefix: "usp-ingress", logger: logger)
+        try await reader.run(onAssigned: { [health] in health.set("usp-inbox", ready: true) }) { delivery in
+            await publisher.perform(hub.deliver(delivery, now: Date()))
         }
-        await consumer.shutdown()
         await publisher.perform(hub.endAll(now: Date()))
     }
 

@@ -259,20 +259,21 @@ public actor TestUSPAgent {
     }
 
     private func notify(_ notification: Usp_Notify.OneOf_Notification, subscription: String, sendResp: Bool) async throws -> String {
-        counter += 1
-        let msgID = "agent-\(counter)"
-        var notify = Usp_Notify()
-        notify.subscriptionID = subscription
-        notify.sendResp = sendResp
-        notify.notification = notification
-        var message = Usp_Msg()
-        message.header.msgID = msgID
-        message.header.msgType = .notify
-        var request = Usp_Request()
-        request.notify = notify
-        message.body.request = request
+        let message = notifyMessage(notification, subscription: subscription, sendResp: sendResp)
         try await send(message)
-        return msgID
+        return message.header.msgID
+    }
+
+    /// A Notify Msg with a fresh `agent-<n>` msg_id.
+    private func notifyMessage(_ notification: Usp_Notify.OneOf_Notification, subscription: String, sendResp: Bool) -> Usp_Msg {
+        counter += 1
+        var message = Usp_Msg()
+        message.header.msgID = "agent-\(counter)"
+        message.header.msgType = .notify
+        message.body.request.notify.subscriptionID = subscription
+        message.body.request.notify.sendResp = sendResp
+        message.body.request.notify.notification = notification
+        return message
     }
 
     // MARK: Subscriptions
@@ -522,18 +523,7 @@ public actor TestUSPAgent {
         var output = Usp_Notify.OperationComplete.OutputArgs()
         output.outputArgs = ["Result": "done"]
         complete.reqOutputArgs = output
-        counter += 1
-        var notify = Usp_Notify()
-        notify.subscriptionID = subscriptionID(notifType: "OperationComplete", containing: command) ?? "opc"
-        notify.sendResp = true
-        notify.operComplete = complete
-        var message = Usp_Msg()
-        message.header.msgID = "agent-\(counter)"
-        message.header.msgType = .notify
-        var request = Usp_Request()
-        request.notify = notify
-        message.body.request = request
-        return message
+        return notifyMessage(.operComplete(complete), subscription: subscriptionID(notifType: "OperationComplete", containing: command) ?? "opc", sendResp: true)
     }
 
     private func error(_ msgID: String, code: UInt32, _ text: String, paramPath: String? = nil) -> Usp_Msg {
