@@ -50,6 +50,8 @@ struct ACSEndpoint: Sendable {
     let tenantID: String
     /// The endpoint is served over TLS.
     let tls: Bool
+    /// With per-device credentials: the Inform must be of the device the username names.
+    let bindsUsername: Bool
     let logger: Logger
 
     func addRoutes(to router: Router<ACSRequestContext>) {
@@ -62,7 +64,12 @@ struct ACSEndpoint: Sendable {
         let cookie = Self.sessionCookie(request.headers[.cookie])
         var continuing = false
         if let cookie { continuing = await hub.contains(cookie) }
-        if !continuing, let refusal = authenticate(request, now: now) { return refusal }
+        var username: String?
+        if !continuing {
+            let authenticated = authenticate(request, now: now)
+            if let refusal = authenticated.refusal { return refusal }
+            username = authenticated.username
+        }
 
         let body: ByteBuffer
         do {
@@ -75,7 +82,7 @@ struct ACSEndpoint: Sendable {
             body: Array(buffer: body), soapAction: request.headers[HTTPField.Name("SOAPAction")!], contentType: request.headers[.contentType])
         let opening = CWMPSessionContext(
             sessionID: UUID().uuidString.lowercased(), instanceID: instanceID, tenantID: tenantID,
-            remoteAddress: context.remoteAddressText, tls: tls)
+            remoteAddress: context.remoteAddressText, tls: tls, boundUsername: bindsUsername ? username : nil)
         let (sessionID, outcome) = await hub.receive(message, sessionID: continuing ? cookie : nil, opening: opening, now: now)
         var response: CWMPHTTPResponse
         do {
@@ -93,23 +100,28 @@ struct ACSEndpoint: Sendable {
         return Self.httpResponse(response, sessionID: continuing ? nil : sessionID)
     }
 
-    /// Nil when the request may open a session, else the 401 to send.
-    private func authenticate(_ request: Request, now: Date) -> Response? {
+    /// The 401 to send, or the username (per-device credentials only) of a request that may
+    /// open a session.
+    private func authenticate(_ request: Request, now: Date) -> (refusal: Response?, username: String?) {
         let authenticator: ServerAuthenticator, basicAllowed: Bool
         let lookup: (String) -> [StoredCredential]
+        var perDevice = false
         switch authentication {
         case .none:
-            return nil
+            return (nil, nil)
         case .shared(let server, let username, let password, let basic):
             (authenticator, basicAllowed) = (server, basic)
             lookup = { $0 == username ? [.password(password)] : [] }
         case .derived(let server, let credentials, let basic):
             (authenticator, basicAllowed) = (server, basic)
             lookup = { credentials.credentials(for: $0) }
+            perDevice = true
         }
         let header = request.headers[.authorization]
         var result = AuthenticationResult.challenge(stale: false)
+        var username: String?
         if let header, let parsed = try? AuthorizationHeader(parsing: header) {
+            username = parsed.username
             let candidates = lookup(parsed.username)
             result = authenticator.authenticate(
                 parsed, credential: candidates.first, method: "POST", requestURI: request.uri.description, basicAllowed: basicAllowed, at: now)
@@ -120,13 +132,13 @@ struct ACSEndpoint: Sendable {
                     parsed, credential: credential, method: "POST", requestURI: request.uri.description, basicAllowed: basicAllowed, at: now)
             }
         }
-        if case .authenticated = result { return nil }
+        if case .authenticated = result { return (nil, perDevice ? username : nil) }
         Counter(label: "twinfleet_cwmp_auth_challenges_total").increment()
         var headers = HTTPFields()
         for value in authenticator.challengeHeaderValues(for: result, at: now, offerBasic: basicAllowed) {
             headers.append(HTTPField(name: .wwwAuthenticate, value: value))
         }
-        return Response(status: .unauthorized, headers: headers)
+        return (Response(status: .unauthorized, headers: headers), nil)
     }
 
     static func sessionCookie(_ header: String?) -> String? {

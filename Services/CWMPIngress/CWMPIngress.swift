@@ -33,6 +33,7 @@ extension ConfigKey {
     static let cwmpResultsTopic = ConfigKey("cwmp.results-topic", default: Topic.commandResults, "cwmp-ingress: topic command results are published to (changed only by tests)")
     static let cwmpCredentials = ConfigKey("cwmp.credentials", default: "shared", "cwmp-ingress: `shared` (every CPE uses CWMP_USERNAME/CWMP_PASSWORD) or `derived` (each CPE its own username, password = HMAC of it under CWMP_CREDENTIAL_SECRET)")
     static let cwmpCredentialSecret = ConfigKey("cwmp.credential-secret", default: "", "cwmp-ingress: secret the per-device passwords are derived from (16+ bytes; never logged)")
+    static let cwmpBindUsername = ConfigKey("cwmp.bind-username", default: "true", "cwmp-ingress: with derived credentials, refuse (fault 8001) an Inform whose serial number or device ID is not the username the CPE authenticated with")
     static let cwmpCredentialPreviousSecrets = ConfigKey("cwmp.credential-previous-secrets", default: "", "cwmp-ingress: comma-separated older secrets still accepted while CPEs are re-provisioned")
     static let cwmpTLSCertFile = ConfigKey("cwmp.tls-cert-file", default: "", "cwmp-ingress: PEM certificate chain of the ACS endpoint; with the key file set, the endpoint speaks HTTPS only")
     static let cwmpTLSKeyFile = ConfigKey("cwmp.tls-key-file", default: "", "cwmp-ingress: PEM private key of the ACS endpoint")
@@ -40,7 +41,7 @@ extension ConfigKey {
         .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
         .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
         .cwmpEventsTopic, .cwmpResultsTopic, .cwmpTLSCertFile, .cwmpTLSKeyFile,
-        .cwmpCredentials, .cwmpCredentialSecret, .cwmpCredentialPreviousSecrets,
+        .cwmpCredentials, .cwmpCredentialSecret, .cwmpCredentialPreviousSecrets, .cwmpBindUsername,
     ]
 }
 
@@ -99,7 +100,7 @@ struct CWMPIngress {
         }
         let endpoint = ACSEndpoint(
             hub: hub, publisher: publisher, authentication: authentication, instanceID: boot.runtime.instanceID,
-            tenantID: tenant, tls: tls != nil, logger: boot.logger)
+            tenantID: tenant, tls: tls != nil, bindsUsername: boot.require { try $0.bool(.cwmpBindUsername) }, logger: boot.logger)
         let router = Router(context: ACSRequestContext.self)
         endpoint.addRoutes(to: router)
         let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()

@@ -99,6 +99,12 @@ extension CWMPSession {
             end(.notStarted, now: now, step: &step)
             return
         }
+        if let username = context.boundUsername, username != inform.deviceId.serialNumber, username != deviceID.rawValue {
+            step.notes.append("Inform as \(deviceID.rawValue) refused: authenticated as \(username)")
+            step.reply = .respond(fault(CWMPFault(code: .requestDenied, string: "the credentials are not those of this device"), answering: envelope))
+            end(.notStarted, now: now, step: &step)
+            return
+        }
         // The root of the first parameter: TR-098 devices report under InternetGatewayDevice.
         let root = inform.parameterList.first?.name.hasPrefix("InternetGatewayDevice.") == true ? "InternetGatewayDevice." : "Device."
         let device = CWMPSessionDevice(

@@ -65,13 +65,18 @@ public struct CWMPSessionContext: Sendable, Hashable {
     public var remoteAddress: String
     /// Whether the CPE connected over TLS.
     public var tls: Bool
+    /// When set, the username the CPE authenticated with, which the Inform must match: the
+    /// device's serial number or its device ID. A CPE with per-device credentials can then not
+    /// inform as another device.
+    public var boundUsername: String?
 
     /// Creates a context.
-    public init(sessionID: String, instanceID: String, tenantID: String, remoteAddress: String = "", tls: Bool = false) {
+    public init(sessionID: String, instanceID: String, tenantID: String, remoteAddress: String = "", tls: Bool = false, boundUsername: String? = nil) {
         self.sessionID = sessionID
         self.instanceID = instanceID
         self.tenantID = tenantID
         self.remoteAddress = remoteAddress
         self.tls = tls
+        self.boundUsername = boundUsername
     }
 }

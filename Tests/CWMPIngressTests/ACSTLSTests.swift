@@ -84,7 +84,8 @@ import TestSupport
     }
 
     /// `CWMP_CREDENTIALS=derived`: a CPE with its own username and derived password gets in;
-    /// another CPE's password, or the shared one, does not.
+    /// another CPE's password, or the shared one, does not; another CPE's valid credentials do
+    /// not let it inform as this one.
     @Test func derivedPerDeviceCredentials() async throws {
         let environment = try TestEnvironment.current()
         let instance = TestEnvironment.unique("cwmp")
@@ -104,25 +105,31 @@ import TestSupport
         let credentials = try DerivedCredentials(secret: Array(secret.utf8))
         let serial = "D" + UUID().uuidString.prefix(8)
         let acs = "http://127.0.0.1:\(port)/acs"
-        func attempt(username: String, password: String) async throws -> Int {
-            func post(_ authorization: String?) async throws -> (Int, [String]) {
+        func attempt(username: String, password: String) async throws -> (status: Int, body: String) {
+            func post(_ authorization: String?) async throws -> (Int, [String], String) {
                 var request = HTTPClientRequest(url: acs)
                 request.method = .POST
                 request.headers.add(name: "content-type", value: "text/xml")
                 if let authorization { request.headers.add(name: "authorization", value: authorization) }
                 request.body = .bytes(ByteBuffer(string: ACSSessionTests.inform(serial: serial)))
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
-                _ = try await response.body.collect(upTo: 1 << 20)
-                return (Int(response.status.code), response.headers["www-authenticate"])
+                let body = try await response.body.collect(upTo: 1 << 20)
+                return (Int(response.status.code), response.headers["www-authenticate"], String(buffer: body))
             }
             let challenged = try await post(nil)
-            guard challenged.0 == 401 else { return challenged.0 }
+            guard challenged.0 == 401 else { return (challenged.0, challenged.2) }
             let authorization = try ClientAuthorizer.authorization(
                 answering: challenged.1, username: username, password: password, method: "POST", uri: "/acs", cnonce: "0a4f113b", allowBasic: false)
-            return try await post(authorization.headerValue).0
+            let answered = try await post(authorization.headerValue)
+            return (answered.0, answered.2)
         }
-        #expect(try await attempt(username: serial, password: credentials.password(for: "someone-else")) == 401)
-        #expect(try await attempt(username: serial, password: "cpe-dev-password") == 401)
-        #expect(try await attempt(username: serial, password: credentials.password(for: serial)) == 200)
+        #expect(try await attempt(username: serial, password: credentials.password(for: "someone-else")).status == 401)
+        #expect(try await attempt(username: serial, password: "cpe-dev-password").status == 401)
+        #expect(try await attempt(username: serial, password: credentials.password(for: serial)).status == 200)
+        // Valid credentials of another device do not let a CPE inform as this one: fault 8001.
+        let other = "O" + UUID().uuidString.prefix(8)
+        let impostor = try await attempt(username: other, password: credentials.password(for: other))
+        #expect(impostor.body.contains("8001"), "\(impostor)")
+        #expect(!impostor.body.contains("InformResponse"))
     }
 }
