@@ -100,7 +100,7 @@ let package = Package(
             name: "DevTool",
             dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "Dispatcher", "HTTPAuth", "FleetQuery", "DataModel", "TwinfleetModel", "USPCodec", protobuf, argumentParser, postgres, logging, lifecycle,
                 hummingbird, .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"), .product(name: "WSClient", package: "swift-websocket"),
-                .product(name: "HTTPTypes", package: "swift-http-types"), nio, nioLocks, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
+                .product(name: "HTTPTypes", package: "swift-http-types"), nio, nioLocks, asyncHTTPClient, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Tools/DevTool"),
 
         .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", "CWMPCodec", "HTTPAuth", "TwinfleetModel", "USPCodec", "MQTT", protobuf,

@@ -2,17 +2,18 @@
 # The platform benchmark: starts a throwaway PostgreSQL and the dev broker like the test command,
 # builds in release mode and prints the figures recorded in docs/BENCHMARKS.md: the platform
 # benchmark (Kafka client, exactly-once apply vs COPY) and the twin apply benchmark.
-# Usage: scripts/bench.sh [all|platform|twin|fleet|dispatch|usp]   (default: all)
+# Usage: scripts/bench.sh [all|platform|twin|fleet|dispatch|usp|cwmp]   (default: all)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WHAT="${1:-all}"
-case "$WHAT" in all|platform|twin|fleet|dispatch|usp) ;; *) echo "usage: $0 [all|platform|twin|fleet|dispatch|usp]" >&2; exit 2 ;; esac
+case "$WHAT" in all|platform|twin|fleet|dispatch|usp|cwmp) ;; *) echo "usage: $0 [all|platform|twin|fleet|dispatch|usp|cwmp]" >&2; exit 2 ;; esac
 
 tf_ensure_packages
 # Only what the benchmarks run: building every target in release compiles far more.
 tf_build -c release --product twinfleet-dev-kafka
 tf_build -c release --product twinfleet-devtool
 if [[ "$WHAT" == all || "$WHAT" == usp ]]; then tf_build -c release --product twinfleet-usp-ingress; fi
+if [[ "$WHAT" == all || "$WHAT" == cwmp ]]; then tf_build -c release --product twinfleet-cwmp-ingress; fi
 
 WORK="$(mktemp -d /tmp/twinfleet-bench.XXXXXX)"
 chmod 755 "$WORK"
@@ -59,4 +60,20 @@ if [[ "$WHAT" == all || "$WHAT" == usp ]]; then
   TF_PIDS+=($!)
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$USP_PORT") 2>/dev/null && break; sleep 0.1; done
   "$TF_BIN/twinfleet-devtool" bench-usp --ws-port "$USP_PORT" --events-topic "$EVENTS" || { tail -n 20 "$WORK/usp-ingress.log" >&2; exit 1; }
+fi
+if [[ "$WHAT" == all || "$WHAT" == cwmp ]]; then
+  echo
+  # A release cwmp-ingress of its own (Digest), publishing to a fresh topic that a stand-in
+  # dispatcher in the benchmark reads to answer every session-opened with an end of plan.
+  EVENTS="bench.cwmp-events.$RANDOM$RANDOM"
+  curl -fsS -X POST -H 'content-type: application/json' --data "{\"name\":\"$EVENTS\",\"partitions\":12}" "http://127.0.0.1:$HTTP_PORT/topics" >/dev/null
+  curl -fsS -X POST -H 'content-type: application/json' --data '{"name":"cpe.deliveries.v1.cwmp-bench","partitions":1}' "http://127.0.0.1:$HTTP_PORT/topics" >/dev/null || true
+  ACS_PORT="${TWINFLEET_BENCH_ACS_PORT:-17547}"
+  setsid env INSTANCE_ID=cwmp-bench HTTP_PORT=0 CWMP_HOST=127.0.0.1 CWMP_PORT="$ACS_PORT" CWMP_USERNAME=cpe CWMP_PASSWORD=bench-password \
+    CWMP_NONCE_SECRET=bench-nonce-secret-of-enough-bytes CWMP_EVENTS_TOPIC="$EVENTS" CWMP_RESULTS_TOPIC="$EVENTS" \
+    LOG_LEVEL=warning LOG_FORMAT=text "$TF_BIN/twinfleet-cwmp-ingress" >"$WORK/cwmp-ingress.log" 2>&1 &
+  TF_PIDS+=($!)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$ACS_PORT") 2>/dev/null && break; sleep 0.1; done
+  KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-cwmp --acs-url "http://127.0.0.1:$ACS_PORT/acs" \
+    --instance cwmp-bench --events-topic "$EVENTS" || { tail -n 20 "$WORK/cwmp-ingress.log" >&2; exit 1; }
 fi

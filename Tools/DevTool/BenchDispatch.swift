@@ -48,6 +48,9 @@ struct BenchDispatch: AsyncParsableCommand {
 
         // The fake agent: records when each delivery arrives and answers it.
         let arrivals = NIOLockedValueBox<[String: Double]>([:])
+        // Per stage: produced → applied (the delivery's created_at is the dispatcher's clock when
+        // it handled the command), and applied → read by the agent.
+        let stages = NIOLockedValueBox<[String: (applied: Double, relayed: Double)]>([:])
         let agentConsumer = try KafkaConsumer(
             configuration: try environment.kafka(), options: .init(groupID: "bench-agent-\(suffix)", topics: [inbox]), logger: environment.logger,
             rebalanceHandler: { event in
@@ -62,6 +65,8 @@ struct BenchDispatch: AsyncParsableCommand {
                     guard let delivery = try? Twinfleet_Bus_V1_Delivery(serializedBytes: record.value), case .command(let body)? = delivery.body else { continue }
                     let command = body.command
                     arrivals.withLockedValue { $0[command.commandID] = now - Double(command.createdAtUs) / 1e6 }
+                    let applied = Double(delivery.createdAtUs) / 1e6
+                    stages.withLockedValue { $0[command.commandID] = (applied - Double(command.createdAtUs) / 1e6, now - applied) }
                     var result = Twinfleet_Bus_V1_CommandResult()
                     result.commandID = command.commandID
                     result.deviceID = command.deviceID
@@ -93,6 +98,7 @@ struct BenchDispatch: AsyncParsableCommand {
         while arrivals.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(50)) }
         try await Task.sleep(for: .seconds(1))
         arrivals.withLockedValue { $0.removeAll() }
+        stages.withLockedValue { $0.removeAll() }
 
         let total = rate * seconds
         let dispatchLatencies = try await offer(total: total) { index in
@@ -113,6 +119,7 @@ struct BenchDispatch: AsyncParsableCommand {
             arrivals.withLockedValue { $0.count }
         }
         let dispatched = arrivals.withLockedValue { Array($0.values) }
+        let stage = stages.withLockedValue { Array($0.values) }
 
         // Reference: bare produce → consume of as many records at the same rate.
         let referenceArrivals = NIOLockedValueBox<[Double]>([])
@@ -159,6 +166,8 @@ struct BenchDispatch: AsyncParsableCommand {
         print("| path | records | p50 ms | p90 ms | p99 ms | max ms |")
         print("|---|---|---|---|---|---|")
         print(row("queued → delivery read by the agent (dispatcher: consume, shard transaction, outbox, relay)", dispatched))
+        print(row("· stage 1: queued → handled by the dispatcher (produce, consume, load, plan; before commit)", stage.map(\.applied)))
+        print(row("· stage 2: handled → delivery read by the agent (commit, outbox relay, publish, consume)", stage.map(\.relayed)))
         print(row("reference: bare Kafka produce → consume, same rate", bare))
     }
 
