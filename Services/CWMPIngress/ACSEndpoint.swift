@@ -176,4 +176,24 @@ struct RecordPublisher: Sendable {
         }
         for (exchange, response) in outcome.answers { exchange.answer(response) }
     }
+
+    /// For the delivery inbox, which must not wait for one delivery's acknowledgements before
+    /// reading the next: enqueues the records now (in order), and answers the parked exchanges
+    /// once they are acknowledged, in a task of their own.
+    func deliverInBackground(_ outcome: HubOutcome, logger: Logger) {
+        guard !outcome.records.isEmpty else {
+            for (exchange, response) in outcome.answers { exchange.answer(response) }
+            return
+        }
+        let ticket = producer.enqueueAll(outcome.records)
+        Task {
+            do {
+                try await ticket.reports()
+                for (exchange, response) in outcome.answers { exchange.answer(response) }
+            } catch {
+                logger.error("publishing after a delivery failed", metadata: ["error": "\(error)"])
+                for (exchange, _) in outcome.answers { exchange.answer(CWMPHTTPResponse(status: 503, headers: ["Retry-After": "30"])) }
+            }
+        }
+    }
 }

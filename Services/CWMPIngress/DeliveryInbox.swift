@@ -36,10 +36,7 @@ struct DeliveryInbox: Service {
                 }
                 return
             }
-            let outcome = await hub.receive(delivery, now: Date())
-            do { try await publisher.deliver(outcome) } catch {
-                logger.error("publishing after a delivery failed", metadata: ["error": "\(error)"])
-            }
+            publisher.deliverInBackground(await hub.receive(delivery, now: Date()), logger: logger)
         }
         // Sessions still open get their commands reported NOT_DELIVERED.
         try? await publisher.deliver(await hub.endAll(now: Date()))

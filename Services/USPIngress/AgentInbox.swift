@@ -26,7 +26,7 @@ struct AgentInbox: Service {
     private func consume() async throws {
         let reader = DeliveryInboxReader(kafka: kafka, instanceID: instanceID, groupPrefix: "usp-ingress", logger: logger)
         try await reader.run(onAssigned: { [health] in health.set("usp-inbox", ready: true) }) { delivery in
-            await publisher.perform(hub.deliver(delivery, now: Date()))
+            await publisher.forward(hub.deliver(delivery, now: Date()))
         }
         await publisher.perform(hub.endAll(now: Date()))
     }

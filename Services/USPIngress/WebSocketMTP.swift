@@ -212,6 +212,24 @@ final class HubPublisher: Sendable {
         await finish(outcome, ticket: producer.enqueueAll(outcome.records))
     }
 
+    /// For deliveries from the inbox: enqueues the records (DELIVERED and the like, in order)
+    /// and sends the requests at once, without waiting for acknowledgements — nothing sent depends
+    /// on them, and the inbox must not wait one broker round trip per command.
+    func forward(_ outcome: HubOutcome) async {
+        if !outcome.records.isEmpty {
+            _ = producer.enqueueAll(outcome.records) { [failures, logger] error in
+                failures.increment()
+                logger.error("publishing a command result failed", metadata: ["error": "\(error)"])
+            }
+        }
+        for (link, bytes) in outcome.sends {
+            do { try await link.send(bytes) } catch {
+                logger.debug("send to agent failed", metadata: ["error": "\(error)"])
+            }
+        }
+        for link in outcome.closes { await link.close() }
+    }
+
     private func finish(_ outcome: HubOutcome, ticket: ProduceTicket) async {
         if !outcome.records.isEmpty {
             do {

@@ -28,7 +28,10 @@ struct BenchCWMP: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ToolEnvironment()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(30))))
+        var clientConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        // One connection per simulated CPE, as real CPEs have.
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
 
         // Reference: a bare HTTP server answering every POST with a small XML body.
         let (port, server) = try await Self.startReference(logger: environment.logger)
@@ -72,6 +75,7 @@ struct BenchCWMP: AsyncParsableCommand {
 
         let durations = NIOLockedValueBox<[Double]>([])
         let failures = NIOLockedValueBox(0)
+        let firstFailure = NIOLockedValueBox<String?>(nil)
         let start = ContinuousClock.now
         try await Self.spread(sessions, over: concurrency) { index in
             let began = ContinuousClock.now
@@ -80,6 +84,7 @@ struct BenchCWMP: AsyncParsableCommand {
                 durations.withLockedValue { $0.append((ContinuousClock.now - began).timeInterval) }
             } catch {
                 failures.withLockedValue { $0 += 1 }
+                firstFailure.withLockedValue { $0 = $0 ?? "\(error)" }
             }
         }
         let seconds = (ContinuousClock.now - start).timeInterval
@@ -97,6 +102,7 @@ struct BenchCWMP: AsyncParsableCommand {
         print("|---|---|---|---|---|---|---|")
         print("| cwmp-ingress: Inform with Digest, empty POST parked until the end of plan (via Kafka), 204 | \(sorted.count) | \(Int(Double(sorted.count * 3) / seconds)) | \(Int(Double(sorted.count) / seconds)) | \(pct(0.5)) | \(pct(0.99)) | \(failures.withLockedValue { $0 }) |")
         print("| reference: bare Hummingbird POST → 200, same client and concurrency | - | \(Int(Double(referenceRequests) / referenceSeconds)) | - | - | - | 0 |")
+        if let first = firstFailure.withLockedValue({ $0 }) { print("\nfirst failure: \(first)") }
     }
 
     /// One CWMP session of a CPE.
