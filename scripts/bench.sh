@@ -71,11 +71,12 @@ if [[ "$WHAT" == all || "$WHAT" == cwmp ]]; then
   ACS_PORT="${TWINFLEET_BENCH_ACS_PORT:-17547}"
   # The mock cluster holds every fetch for fetch.wait.max.ms (real Kafka answers when data
   # arrives): the ingress's inbox consumer gets the short wait too, as the benchmark's own.
-  setsid env KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" INSTANCE_ID=cwmp-bench HTTP_PORT=0 CWMP_HOST=127.0.0.1 CWMP_PORT="$ACS_PORT" CWMP_USERNAME=cpe CWMP_PASSWORD=bench-password \
+  # TWINFLEET_BENCH_CWMP_AUTH=none measures sessions without the Digest challenge round trip.
+  setsid env KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" CWMP_AUTH="${TWINFLEET_BENCH_CWMP_AUTH:-digest}" INSTANCE_ID=cwmp-bench HTTP_PORT=0 CWMP_HOST=127.0.0.1 CWMP_PORT="$ACS_PORT" CWMP_USERNAME=cpe CWMP_PASSWORD=bench-password \
     CWMP_NONCE_SECRET=bench-nonce-secret-of-enough-bytes CWMP_EVENTS_TOPIC="$EVENTS" CWMP_RESULTS_TOPIC="$EVENTS" \
     LOG_LEVEL=warning LOG_FORMAT=text "$TF_BIN/twinfleet-cwmp-ingress" >"$WORK/cwmp-ingress.log" 2>&1 &
   TF_PIDS+=($!)
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$ACS_PORT") 2>/dev/null && break; sleep 0.1; done
   KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-cwmp --acs-url "http://127.0.0.1:$ACS_PORT/acs" \
-    --instance cwmp-bench --events-topic "$EVENTS" ${TWINFLEET_BENCH_CWMP_ARGS:-} || { tail -n 20 "$WORK/cwmp-ingress.log" >&2; exit 1; }
+    --instance cwmp-bench --events-topic "$EVENTS" --auth "${TWINFLEET_BENCH_CWMP_AUTH:-digest}" ${TWINFLEET_BENCH_CWMP_ARGS:-} || { tail -n 20 "$WORK/cwmp-ingress.log" >&2; exit 1; }
 fi

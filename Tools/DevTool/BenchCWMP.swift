@@ -23,6 +23,7 @@ struct BenchCWMP: AsyncParsableCommand {
     @Option(help: "The ingress's device-events topic (CWMP_EVENTS_TOPIC).") var eventsTopic: String
     @Option(help: "Digest username and password of the ingress (CWMP_USERNAME / CWMP_PASSWORD).") var username = "cpe"
     @Option var password = "bench-password"
+    @Option(help: "`digest` (a 401 challenge, then the Inform with credentials: 3 requests a session) or `none` (2).") var auth = "digest"
     @Option(help: "CPEs running sessions at the same time.") var concurrency = 32
     @Option(help: "Sessions in all.") var sessions = 3000
 
@@ -35,7 +36,8 @@ struct BenchCWMP: AsyncParsableCommand {
 
         // Reference: a bare HTTP server answering every POST with a small XML body.
         let (port, server) = try await Self.startReference(logger: environment.logger)
-        let referenceRequests = sessions * 3
+        let perSession = auth == "none" ? 2 : 3
+        let referenceRequests = sessions * perSession
         let referenceStart = ContinuousClock.now
         try await Self.spread(referenceRequests, over: concurrency) { _ in
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/acs")
@@ -96,11 +98,11 @@ struct BenchCWMP: AsyncParsableCommand {
 
         let sorted = durations.withLockedValue { $0 }.sorted()
         func pct(_ p: Double) -> String { sorted.isEmpty ? "-" : String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000) }
-        print("CWMP sessions through cwmp-ingress, \(concurrency) CPEs at a time, \(sessions) sessions (Digest, 3 HTTP requests each)")
+        print("CWMP sessions through cwmp-ingress, \(concurrency) CPEs at a time, \(sessions) sessions (\(auth == "none" ? "no authentication" : "Digest"), \(perSession) HTTP requests each)")
         print()
         print("| path | sessions | HTTP requests/s | sessions/s | session p50 ms | p99 ms | failed |")
         print("|---|---|---|---|---|---|---|")
-        print("| cwmp-ingress: Inform with Digest, empty POST parked until the end of plan (via Kafka), 204 | \(sorted.count) | \(Int(Double(sorted.count * 3) / seconds)) | \(Int(Double(sorted.count) / seconds)) | \(pct(0.5)) | \(pct(0.99)) | \(failures.withLockedValue { $0 }) |")
+        print("| cwmp-ingress: Inform\(auth == "none" ? "" : " with Digest"), empty POST parked until the end of plan (via Kafka), 204 | \(sorted.count) | \(Int(Double(sorted.count * perSession) / seconds)) | \(Int(Double(sorted.count) / seconds)) | \(pct(0.5)) | \(pct(0.99)) | \(failures.withLockedValue { $0 }) |")
         print("| reference: bare Hummingbird POST → 200, same client and concurrency | - | \(Int(Double(referenceRequests) / referenceSeconds)) | - | - | - | 0 |")
         if let first = firstFailure.withLockedValue({ $0 }) { print("\nfirst failure: \(first)") }
     }
@@ -119,13 +121,16 @@ struct BenchCWMP: AsyncParsableCommand {
             return (response.status.code, response.headers.map { ($0.name.lowercased(), $0.value) })
         }
         let inform = Self.inform(serial: serial)
-        let challenged = try await post(inform, cookie: nil, authorization: nil)
-        guard challenged.status == 401 else { throw ValidationError("expected 401, got \(challenged.status)") }
-        let path = URL(string: acsURL)?.path ?? "/"
-        let authorization = try ClientAuthorizer.authorization(
-            answering: challenged.headers.filter { $0.0 == "www-authenticate" }.map(\.1), username: username, password: password,
-            method: "POST", uri: path.isEmpty ? "/" : path, cnonce: String(UInt32.random(in: 0...UInt32.max), radix: 16), allowBasic: false)
-        let informed = try await post(inform, cookie: nil, authorization: authorization.headerValue)
+        var authorizationHeader: String?
+        if auth != "none" {
+            let challenged = try await post(inform, cookie: nil, authorization: nil)
+            guard challenged.status == 401 else { throw ValidationError("expected 401, got \(challenged.status)") }
+            let path = URL(string: acsURL)?.path ?? "/"
+            authorizationHeader = try ClientAuthorizer.authorization(
+                answering: challenged.headers.filter { $0.0 == "www-authenticate" }.map(\.1), username: username, password: password,
+                method: "POST", uri: path.isEmpty ? "/" : path, cnonce: String(UInt32.random(in: 0...UInt32.max), radix: 16), allowBasic: false).headerValue
+        }
+        let informed = try await post(inform, cookie: nil, authorization: authorizationHeader)
         guard informed.status == 200, let setCookie = informed.headers.first(where: { $0.0 == "set-cookie" })?.1 else {
             throw ValidationError("Inform not accepted: \(informed.status)")
         }
