@@ -96,6 +96,48 @@ import TestSupport
         await harness.stop()
     }
 
+    /// Two cwmp-ingress instances behind no affinity: the device's sessions alternate between
+    /// them, and nothing is lost — the Set queued between sessions is planned for the instance
+    /// the next session lands on, and the twin follows.
+    @Test func sessionsAlternatingBetweenTwoInstancesLoseNothing() async throws {
+        let harness = try await PlatformHarness.start()
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        do {
+            let second = try await harness.startSecondCWMPIngress()
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                let serial = "A" + UUID().uuidString.prefix(8)
+                let cpe = harness.cpe(serial: serial)
+                let device = await cpe.deviceID
+                let first = try await cpe.session(events: ["0 BOOTSTRAP", "1 BOOT"])
+                #expect(first.first == "GetParameterNames", "\(first)\n\(harness.logs)")
+                try await harness.queue(Self.set("alt1-\(serial)", device: device, path: "Device.WiFi.SSID.1.SSID", value: "via-second"), producer: producer)
+                let queued = await eventually(timeout: .seconds(30)) { (try? await Self.state(harness, postgres, "alt1-\(serial)")) == "queued" }
+                #expect(queued, "\(harness.logs)")
+                // The next session lands on the other instance and carries the Set.
+                await cpe.use(acsURL: second.acsURL)
+                #expect(try await cpe.session(events: ["2 PERIODIC"]) == ["SetParameterValues"], "\(harness.logs)")
+                #expect(try await harness.text(postgres, "SELECT instance_id FROM dispatcher_devices WHERE device_id = \(device)") == second.instance)
+                // And back to the first instance for the next one.
+                try await harness.queue(Self.set("alt2-\(serial)", device: device, path: "Device.WiFi.SSID.2.SSID", value: "via-first"), producer: producer)
+                let queuedAgain = await eventually(timeout: .seconds(30)) { (try? await Self.state(harness, postgres, "alt2-\(serial)")) == "queued" }
+                #expect(queuedAgain, "\(harness.logs)")
+                await cpe.use(acsURL: harness.acsURL)
+                #expect(try await cpe.session(events: ["2 PERIODIC"]) == ["SetParameterValues"], "\(harness.logs)")
+                let landed = await eventually(timeout: .seconds(30)) {
+                    let one = try? await harness.text(postgres, "SELECT value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.1.SSID' AND desired_value IS NULL")
+                    let two = try? await harness.text(postgres, "SELECT value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.2.SSID' AND desired_value IS NULL")
+                    let states = [try? await Self.state(harness, postgres, "alt1-\(serial)"), try? await Self.state(harness, postgres, "alt2-\(serial)")]
+                    return one == "via-second" && two == "via-first" && states == ["succeeded", "succeeded"]
+                }
+                #expect(landed, "\(harness.logs)")
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+
     @Test func connectionRequestBringsAnIdleDeviceIn() async throws {
         let harness = try await PlatformHarness.start()
         let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)

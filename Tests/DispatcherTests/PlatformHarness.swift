@@ -22,7 +22,7 @@ final class PlatformHarness: @unchecked Sendable {
     private(set) var twinStore: ChildProcess?
     private(set) var dispatcher: ChildProcess?
     private(set) var ingress: ChildProcess?
-    /// usp-ingress instances started with ``startUSPIngress()``, by instance ID.
+    /// Further ingress instances (``startUSPIngress()``, ``startSecondCWMPIngress()``), by instance ID.
     private(set) var uspIngresses: [String: ChildProcess] = [:]
     /// The USP controller endpoint ID of every usp-ingress of the harness.
     static let uspController = "self::tf-platform-test"
@@ -106,6 +106,26 @@ final class PlatformHarness: @unchecked Sendable {
         variables["CWMP_EVENTS_TOPIC"] = eventsTopic
         variables["CWMP_RESULTS_TOPIC"] = resultsTopic
         ingress = try await launch("twinfleet-cwmp-ingress", variables, ops: port)
+    }
+
+    /// Starts another cwmp-ingress instance on the harness's topics (same credentials and nonce
+    /// secret, as pods behind one load balancer); returns its ACS URL.
+    func startSecondCWMPIngress() async throws -> (instance: String, acsURL: String) {
+        let instance = TestEnvironment.unique("cwmp")
+        try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
+        let port = freeLocalPort(), acsPort = freeLocalPort()
+        var variables = variables(ops: port)
+        variables["INSTANCE_ID"] = instance
+        variables["CWMP_HOST"] = "127.0.0.1"
+        variables["CWMP_PORT"] = String(acsPort)
+        variables["CWMP_USERNAME"] = cpeUsername
+        variables["CWMP_PASSWORD"] = cpePassword
+        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
+        variables["CWMP_PLAN_WAIT_MS"] = "30000"
+        variables["CWMP_EVENTS_TOPIC"] = eventsTopic
+        variables["CWMP_RESULTS_TOPIC"] = resultsTopic
+        uspIngresses[instance] = try await launch("twinfleet-cwmp-ingress", variables, ops: port)
+        return (instance, "http://127.0.0.1:\(acsPort)/acs")
     }
 
     /// Starts a usp-ingress instance on the harness's topics; returns its instance ID and

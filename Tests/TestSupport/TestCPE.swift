@@ -30,7 +30,9 @@ public actor TestCPE {
     public let oui: String
     public let productClass: String
     public let serial: String
-    public let acsURL: String
+    /// The ACS URL; ``use(acsURL:)`` moves the CPE to another instance (a load balancer without
+    /// affinity sends each session anywhere).
+    public private(set) var acsURL: String
     public let username: String
     public let password: String
     public private(set) var parameters: [String: TestParameter]
@@ -79,6 +81,8 @@ public actor TestCPE {
     }
 
     public func value(_ path: String) -> String? { parameters[path]?.value }
+
+    public func use(acsURL: String) { self.acsURL = acsURL }
 
     // MARK: Sessions
 
