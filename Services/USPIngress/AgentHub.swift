@@ -129,17 +129,8 @@ struct HubState: Sendable {
         var outcome = HubOutcome()
         guard case .command(let commandDelivery)? = delivery.body else { return outcome }
         guard var session = sessions[delivery.sessionID] else {
-            var result = Twinfleet_Bus_V1_CommandResult()
-            result.commandID = commandDelivery.command.commandID
-            result.deviceID = delivery.deviceID
-            result.tenantID = commandDelivery.command.tenantID
-            result.instanceID = configuration.instanceID
-            result.occurredAtUs = Int64((now.timeIntervalSince1970 * 1_000_000).rounded())
-            result.attempt = max(1, commandDelivery.attempt)
-            result.status = .notDelivered
-            result.error.code = TwinfleetErrorCode.sessionEnded.rawValue
-            result.error.message = "connection \(delivery.sessionID) is not held by \(configuration.instanceID)"
-            result.error.retriable = true
+            let context = USPResultContext(instanceID: configuration.instanceID, attempt: max(1, commandDelivery.attempt), occurredAtUs: now.unixMicroseconds)
+            let result = USPAgentSession.notDelivered(commandDelivery.command, context: context, message: "connection \(delivery.sessionID) is not held by \(configuration.instanceID)")
             append(result, into: &outcome)
             return outcome
         }

@@ -62,8 +62,8 @@ struct MQTTMTP: Service {
     }
 
     private func receive(_ message: MQTTClient.Message) async {
-        let decoder = USPRecordDecoder(controllerEndpointID: controllerEndpointID)
-        guard let record = try? decoder.decode(message.payload) else {
+        // Only the sender and the record type are needed here; the session checks the rest.
+        guard let record = try? USPRecordDecoder(controllerEndpointID: controllerEndpointID).decode(message.payload) else {
             Counter(label: "twinfleet_usp_mqtt_records_dropped_total", dimensions: [("reason", "unreadable")]).increment()
             return
         }

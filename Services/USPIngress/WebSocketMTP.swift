@@ -222,12 +222,7 @@ final class HubPublisher: Sendable {
                 logger.error("publishing a command result failed", metadata: ["error": "\(error)"])
             }
         }
-        for (link, bytes) in outcome.sends {
-            do { try await link.send(bytes) } catch {
-                logger.debug("send to agent failed", metadata: ["error": "\(error)"])
-            }
-        }
-        for link in outcome.closes { await link.close() }
+        await sendAndClose(outcome)
     }
 
     private func finish(_ outcome: HubOutcome, ticket: ProduceTicket) async {
@@ -240,6 +235,10 @@ final class HubPublisher: Sendable {
                 return
             }
         }
+        await sendAndClose(outcome)
+    }
+
+    private func sendAndClose(_ outcome: HubOutcome) async {
         for (link, bytes) in outcome.sends {
             do { try await link.send(bytes) } catch {
                 logger.debug("send to agent failed", metadata: ["error": "\(error)"])

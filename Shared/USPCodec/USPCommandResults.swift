@@ -207,7 +207,7 @@ public enum USPCommandResults {
 
     /// FAILED with the first fault's code and every fault listed; the message is the first
     /// fault's message (or its code's meaning) after `summary`.
-    private static func failed(_ command: Twinfleet_Bus_V1_Command, _ context: USPResultContext, _ faults: [USPParameterError], summary: String) -> Twinfleet_Bus_V1_CommandResult {
+    public static func failed(_ command: Twinfleet_Bus_V1_Command, _ context: USPResultContext, _ faults: [USPParameterError], summary: String) -> Twinfleet_Bus_V1_CommandResult {
         let first = faults[0]
         let code = first.code.rawValue == 0 ? USPErrorCode.messageFailed : first.code
         let detail = first.message.isEmpty ? code.meaning : first.message
@@ -215,7 +215,8 @@ public enum USPCommandResults {
                       retriable: faults.allSatisfy { $0.code.isRetriable }, faults: faults)
     }
 
-    private static func failed(_ command: Twinfleet_Bus_V1_Command, _ context: USPResultContext, code: Int32, message: String,
+    /// FAILED with `code` and `message`.
+    public static func failed(_ command: Twinfleet_Bus_V1_Command, _ context: USPResultContext, code: Int32, message: String,
                                retriable: Bool, faults: [USPParameterError] = []) -> Twinfleet_Bus_V1_CommandResult {
         var result = base(command, context, .failed)
         result.error.code = code
@@ -231,7 +232,8 @@ public enum USPCommandResults {
         return result
     }
 
-    private static func base(_ command: Twinfleet_Bus_V1_Command, _ context: USPResultContext, _ status: Twinfleet_Bus_V1_CommandStatus) -> Twinfleet_Bus_V1_CommandResult {
+    /// A result of `command` with `status` and nothing else.
+    public static func base(_ command: Twinfleet_Bus_V1_Command, _ context: USPResultContext, _ status: Twinfleet_Bus_V1_CommandStatus) -> Twinfleet_Bus_V1_CommandResult {
         var result = Twinfleet_Bus_V1_CommandResult()
         result.commandID = command.commandID
         result.deviceID = command.deviceID

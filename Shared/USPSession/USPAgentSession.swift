@@ -341,10 +341,8 @@ public struct USPAgentSession: Sendable {
             step.results.append(result)
             return step
         }
-        if command.expiresAtUs > 0, command.expiresAtUs <= microseconds(now) {
-            var result = base(command, attempt: attempt, status: .expired, now: now)
-            result.error = Twinfleet_Bus_V1_CommandError()
-            step.results.append(result)
+        if command.expiresAtUs > 0, command.expiresAtUs <= now.unixMicroseconds {
+            step.results.append(base(command, attempt: attempt, status: .expired, now: now))
             return step
         }
         if case .refresh(let refresh)? = command.kind {
@@ -355,9 +353,7 @@ public struct USPAgentSession: Sendable {
             let request = try USPCommandTranslator.request(for: command, attempt: attempt, options: configuration.requestOptions)
             pending[request.header.msgID] = Pending(purpose: .command(command, attempt: attempt), deadline: deadline(now))
             step.messages.append(request)
-            var delivered = base(command, attempt: attempt, status: .delivered, now: now)
-            delivered.clearError()
-            step.results.append(delivered)
+            step.results.append(base(command, attempt: attempt, status: .delivered, now: now))
         } catch {
             step.results.append(USPCommandResults.result(for: error, command: command, context: context(attempt, now)))
         }
@@ -372,9 +368,7 @@ public struct USPAgentSession: Sendable {
         let msgID = USPCommandTranslator.messageID(for: command, attempt: attempt, step: 0).rawValue
         pending[msgID] = Pending(purpose: .command(command, attempt: attempt), deadline: deadline(now))
         step.messages.append(USPMessages.getSupportedDM(msgID: msgID, paths: [root], returnCommands: false, returnEvents: false, returnUniqueKeySets: false))
-        var delivered = base(command, attempt: attempt, status: .delivered, now: now)
-        delivered.clearError()
-        step.results.append(delivered)
+        step.results.append(base(command, attempt: attempt, status: .delivered, now: now))
         return step
     }
 
@@ -432,18 +426,7 @@ public struct USPAgentSession: Sendable {
         synchronisations[commandID] = nil
         if !sync.failures.isEmpty {
             // A partial read must not replace the twin's subtree: the whole Refresh fails.
-            var result = failure(sync.command, attempt: sync.attempt, code: nil, message: "", now: now)
-            let first = sync.failures[0]
-            result.error.code = Int32(clamping: (first.code.rawValue == 0 ? USPErrorCode.messageFailed : first.code).rawValue)
-            result.error.message = "synchronisation of \(sync.root) incomplete: \(first.path): \(first.message.isEmpty ? first.code.meaning : first.message)"
-            result.error.retriable = sync.failures.allSatisfy { $0.code.isRetriable }
-            result.error.parameterFaults = sync.failures.map { fault in
-                var proto = Twinfleet_Bus_V1_ParameterFault()
-                proto.path = fault.path
-                proto.code = Int32(clamping: fault.code.rawValue)
-                proto.message = fault.message
-                return proto
-            }
+            let result = USPCommandResults.failed(sync.command, context(sync.attempt, now), sync.failures, summary: "synchronisation of \(sync.root) incomplete")
             step.results.append(result)
             return step
         }
@@ -452,9 +435,7 @@ public struct USPAgentSession: Sendable {
                                                        maxParametersPerChunk: configuration.maxParametersPerChunk) {
             step.events.append(event(.parameterReport(report), now: now))
         }
-        var done = base(sync.command, attempt: sync.attempt, status: .succeeded, now: now)
-        done.clearError()
-        step.results.append(done)
+        step.results.append(base(sync.command, attempt: sync.attempt, status: .succeeded, now: now))
         return step
     }
 
@@ -505,33 +486,25 @@ public struct USPAgentSession: Sendable {
     }
 
     private func context(_ attempt: UInt32, _ now: Date) -> USPResultContext {
-        USPResultContext(instanceID: configuration.instanceID, attempt: attempt, occurredAtUs: microseconds(now))
+        USPResultContext(instanceID: configuration.instanceID, attempt: attempt, occurredAtUs: now.unixMicroseconds)
     }
 
     private func base(_ command: Twinfleet_Bus_V1_Command, attempt: UInt32, status: Twinfleet_Bus_V1_CommandStatus, now: Date) -> Twinfleet_Bus_V1_CommandResult {
-        var result = Twinfleet_Bus_V1_CommandResult()
-        result.commandID = command.commandID
-        result.deviceID = command.deviceID
-        result.tenantID = command.tenantID
-        result.instanceID = configuration.instanceID
-        result.occurredAtUs = microseconds(now)
-        result.attempt = attempt
-        result.status = status
-        return result
+        USPCommandResults.base(command, context(attempt, now), status)
     }
 
-    private func failure(_ command: Twinfleet_Bus_V1_Command, attempt: UInt32, code: TwinfleetErrorCode?, message: String, now: Date) -> Twinfleet_Bus_V1_CommandResult {
-        var result = base(command, attempt: attempt, status: .failed, now: now)
-        if let code {
-            result.error.code = code.rawValue
-            result.error.message = message
-            result.error.retriable = true
-        }
-        return result
+    /// FAILED, retriable, with a Twinfleet code.
+    private func failure(_ command: Twinfleet_Bus_V1_Command, attempt: UInt32, code: TwinfleetErrorCode, message: String, now: Date) -> Twinfleet_Bus_V1_CommandResult {
+        USPCommandResults.failed(command, context(attempt, now), code: code.rawValue, message: message, retriable: true)
     }
 
     private func notDelivered(_ command: Twinfleet_Bus_V1_Command, attempt: UInt32, message: String, now: Date) -> Twinfleet_Bus_V1_CommandResult {
-        var result = base(command, attempt: attempt, status: .notDelivered, now: now)
+        Self.notDelivered(command, context: context(attempt, now), message: message)
+    }
+
+    /// NOT_DELIVERED (retriable, 1002): the dispatcher routes the command again.
+    public static func notDelivered(_ command: Twinfleet_Bus_V1_Command, context: USPResultContext, message: String) -> Twinfleet_Bus_V1_CommandResult {
+        var result = USPCommandResults.base(command, context, .notDelivered)
         result.error.code = TwinfleetErrorCode.sessionEnded.rawValue
         result.error.message = message
         result.error.retriable = true
@@ -552,11 +525,7 @@ public struct USPAgentSession: Sendable {
     private func event(_ body: Twinfleet_Bus_V1_DeviceEvent.OneOf_Body, now: Date) -> Twinfleet_Bus_V1_DeviceEvent {
         USPDeviceEvents.event(body, envelope: USPEventEnvelope(
             eventID: UUID().uuidString.lowercased(), deviceID: connection.endpointID, tenantID: configuration.tenantID,
-            occurredAtUs: microseconds(now), sourceInstance: configuration.instanceID, sessionID: connection.connectionID))
+            occurredAtUs: now.unixMicroseconds, sourceInstance: configuration.instanceID, sessionID: connection.connectionID))
     }
 }
 
-/// Microseconds since the epoch.
-func microseconds(_ date: Date) -> Int64 {
-    Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-}

@@ -23,7 +23,7 @@ final class PlatformHarness: @unchecked Sendable {
     private(set) var dispatcher: ChildProcess?
     private(set) var ingress: ChildProcess?
     /// Further ingress instances (``startUSPIngress()``, ``startSecondCWMPIngress()``), by instance ID.
-    private(set) var uspIngresses: [String: ChildProcess] = [:]
+    private(set) var extraIngresses: [String: ChildProcess] = [:]
     /// The USP controller endpoint ID of every usp-ingress of the harness.
     static let uspController = "self::tf-platform-test"
     private let cwmpPort: Int
@@ -92,28 +92,12 @@ final class PlatformHarness: @unchecked Sendable {
     }
 
     func startIngress() async throws {
-        let port = freeLocalPort()
-        var variables = variables(ops: port)
-        variables["INSTANCE_ID"] = instance
-        variables["CWMP_HOST"] = "127.0.0.1"
-        variables["CWMP_PORT"] = String(cwmpPort)
-        variables["CWMP_USERNAME"] = cpeUsername
-        variables["CWMP_PASSWORD"] = cpePassword
-        variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
-        variables["CWMP_PLAN_WAIT_MS"] = "30000"
-        variables["CWMP_CR_USERNAME"] = crUsername
-        variables["CWMP_CR_PASSWORD"] = crPassword
-        variables["CWMP_EVENTS_TOPIC"] = eventsTopic
-        variables["CWMP_RESULTS_TOPIC"] = resultsTopic
-        ingress = try await launch("twinfleet-cwmp-ingress", variables, ops: port)
+        ingress = try await launchCWMPIngress(instance: instance, acsPort: cwmpPort)
     }
 
-    /// Starts another cwmp-ingress instance on the harness's topics (same credentials and nonce
-    /// secret, as pods behind one load balancer); returns its ACS URL.
-    func startSecondCWMPIngress() async throws -> (instance: String, acsURL: String) {
-        let instance = TestEnvironment.unique("cwmp")
-        try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
-        let port = freeLocalPort(), acsPort = freeLocalPort()
+    /// A cwmp-ingress on the harness's topics with the harness's credentials.
+    private func launchCWMPIngress(instance: String, acsPort: Int) async throws -> ChildProcess {
+        let port = freeLocalPort()
         var variables = variables(ops: port)
         variables["INSTANCE_ID"] = instance
         variables["CWMP_HOST"] = "127.0.0.1"
@@ -122,9 +106,20 @@ final class PlatformHarness: @unchecked Sendable {
         variables["CWMP_PASSWORD"] = cpePassword
         variables["CWMP_NONCE_SECRET"] = "a-test-secret-of-enough-bytes"
         variables["CWMP_PLAN_WAIT_MS"] = "30000"
+        variables["CWMP_CR_USERNAME"] = crUsername
+        variables["CWMP_CR_PASSWORD"] = crPassword
         variables["CWMP_EVENTS_TOPIC"] = eventsTopic
         variables["CWMP_RESULTS_TOPIC"] = resultsTopic
-        uspIngresses[instance] = try await launch("twinfleet-cwmp-ingress", variables, ops: port)
+        return try await launch("twinfleet-cwmp-ingress", variables, ops: port)
+    }
+
+    /// Starts another cwmp-ingress instance on the harness's topics (same credentials and nonce
+    /// secret, as pods behind one load balancer); returns its ACS URL.
+    func startSecondCWMPIngress() async throws -> (instance: String, acsURL: String) {
+        let instance = TestEnvironment.unique("cwmp")
+        try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
+        let acsPort = freeLocalPort()
+        extraIngresses[instance] = try await launchCWMPIngress(instance: instance, acsPort: acsPort)
         return (instance, "http://127.0.0.1:\(acsPort)/acs")
     }
 
@@ -142,7 +137,7 @@ final class PlatformHarness: @unchecked Sendable {
         variables["USP_ALLOWED_AGENTS"] = "os::*"
         variables["USP_EVENTS_TOPIC"] = eventsTopic
         variables["USP_RESULTS_TOPIC"] = resultsTopic
-        uspIngresses[instance] = try await launch("twinfleet-usp-ingress", variables, ops: port)
+        extraIngresses[instance] = try await launch("twinfleet-usp-ingress", variables, ops: port)
         return (instance, wsPort)
     }
 
@@ -163,14 +158,14 @@ final class PlatformHarness: @unchecked Sendable {
     }
 
     func stop() async {
-        for process in Array(uspIngresses.values) + [ingress, dispatcher, twinStore].compactMap({ $0 }) {
+        for process in Array(extraIngresses.values) + [ingress, dispatcher, twinStore].compactMap({ $0 }) {
             process.signal(SIGTERM)
             _ = await process.waitForExit(timeout: .seconds(20))
         }
     }
 
     var logs: String {
-        (["ingress": ingress, "dispatcher": dispatcher, "twin-store": twinStore].merging(uspIngresses.mapValues { $0 }) { first, _ in first })
+        (["ingress": ingress, "dispatcher": dispatcher, "twin-store": twinStore].merging(extraIngresses.mapValues { $0 }) { first, _ in first })
             .sorted { $0.key < $1.key }
             .compactMap { name, process in process.map { "--- \(name)\n\($0.standardErrorTail)" } }
             .joined(separator: "\n")
