@@ -94,7 +94,7 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     }
 
     /// Enqueues records now, in input order, for callers that will not wait: `onFailure` runs
-    /// (on the producer's poll thread) with the first error if any record is not acknowledged.
+    /// (on the producer's poll thread) once for each record that is not acknowledged.
     public func enqueueAll(_ records: [OutgoingRecord], onFailure: (@Sendable (KafkaError) -> Void)?) -> ProduceTicket {
         let collector = BatchCollector(count: records.count, onFailure: onFailure)
         for (index, record) in records.enumerated() {
