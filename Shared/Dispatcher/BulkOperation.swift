@@ -46,9 +46,11 @@ public struct MaintenanceWindow: Sendable, Equatable, CustomStringConvertible {
 public enum BulkState: String, Sendable, CaseIterable {
     /// Fanning out (while inside its window).
     case running
+    /// Stopped by an operator until resumed; nothing more is queued meanwhile.
+    case paused
     /// Every matching device got its command.
     case completed
-    /// Stopped by an operator; commands already queued stay queued (cancel them one by one).
+    /// Stopped for good by an operator; commands already queued stay queued (cancel them one by one).
     case cancelled
 }
 

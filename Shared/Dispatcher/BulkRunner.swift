@@ -72,8 +72,39 @@ public struct BulkStore: Sendable {
 
     public func cancel(_ id: String, logger: Logger) async throws {
         try await postgres.control.query("""
-            UPDATE bulk_operations SET state = 'cancelled', finished_at = now(), updated_at = now() WHERE id = \(id) AND state = 'running'
+            UPDATE bulk_operations SET state = 'cancelled', finished_at = now(), updated_at = now()
+            WHERE id = \(id) AND state IN ('running', 'paused')
             """, logger: logger)
+    }
+
+    /// Stops a running operation until ``resume(_:logger:)``; the runner skips it meanwhile.
+    public func pause(_ id: String, logger: Logger) async throws {
+        try await postgres.control.query("""
+            UPDATE bulk_operations SET state = 'paused', updated_at = now() WHERE id = \(id) AND state = 'running'
+            """, logger: logger)
+    }
+
+    /// Lets a paused operation go on from where it stopped.
+    public func resume(_ id: String, logger: Logger) async throws {
+        try await postgres.control.query("""
+            UPDATE bulk_operations SET state = 'running', updated_at = now() WHERE id = \(id) AND state = 'paused'
+            """, logger: logger)
+    }
+
+    /// Operations of the tenants (nil: all), newest first, at most `limit`, created before the
+    /// operation `cursor` (an ID), if given.
+    public func list(tenants: [String]?, after cursor: String?, limit: Int, logger: Logger) async throws -> [BulkOperation] {
+        var ids: [String] = []
+        let rows = try await postgres.control.query("""
+            SELECT id FROM bulk_operations
+            WHERE (\(tenants)::text[] IS NULL OR tenant_id = ANY(\(tenants)::text[]))
+              AND (\(cursor)::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM bulk_operations WHERE id = \(cursor)))
+            ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, logger: logger)
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        var operations: [BulkOperation] = []
+        for id in ids { if let operation = try await load(id, logger: logger) { operations.append(operation) } }
+        return operations
     }
 
     /// Stores progress after a page was queued; `completed` when the last page was.

@@ -295,7 +295,7 @@ enum DecodedKey {
 
 extension Twinfleet_Bus_V1_Command {
     /// The command kind's name, as stored and logged.
-    var kindName: String {
+    public var kindName: String {
         switch kind {
         case .getParameters: "get-parameters"
         case .setParameters: "set-parameters"

@@ -33,16 +33,31 @@ extension TwinReader {
             ORDER BY coalesce(created_at, status_at) DESC, command_id LIMIT \(limit)
             """, logger: logger)
         var result: [TwinCommand] = []
-        for try await row in rows {
-            let c = row.makeRandomAccess()
-            let bytes = try c[11].decode(ByteBuffer?.self)
-            result.append(TwinCommand(
-                commandID: try c[0].decode(String.self), kind: try c[1].decode(String?.self), status: try c[2].decode(String.self),
-                final: try c[3].decode(Bool.self), attempt: try c[4].decode(Int.self), createdAt: try c[5].decode(Date?.self),
-                expiresAt: try c[6].decode(Date?.self), statusAt: try c[7].decode(Date.self), cancelRequestedAt: try c[8].decode(Date?.self),
-                errorCode: try c[9].decode(Int?.self), errorMessage: try c[10].decode(String?.self),
-                command: bytes.flatMap { try? Twinfleet_Bus_V1_Command(serializedBytes: Array(buffer: $0)) }))
-        }
+        for try await row in rows { result.append(try Self.command(from: row)) }
         return result
+    }
+
+    static func command(from row: PostgresRow) throws -> TwinCommand {
+        let c = row.makeRandomAccess()
+        let bytes = try c[11].decode(ByteBuffer?.self)
+        return TwinCommand(
+            commandID: try c[0].decode(String.self), kind: try c[1].decode(String?.self), status: try c[2].decode(String.self),
+            final: try c[3].decode(Bool.self), attempt: try c[4].decode(Int.self), createdAt: try c[5].decode(Date?.self),
+            expiresAt: try c[6].decode(Date?.self), statusAt: try c[7].decode(Date.self), cancelRequestedAt: try c[8].decode(Date?.self),
+            errorCode: try c[9].decode(Int?.self), errorMessage: try c[10].decode(String?.self),
+            command: bytes.flatMap { try? Twinfleet_Bus_V1_Command(serializedBytes: Array(buffer: $0)) })
+    }
+}
+
+extension TwinReader {
+    /// One command of a device, or nil.
+    public func command(_ commandID: String, device deviceID: String, logger: Logger) async throws -> TwinCommand? {
+        let rows = try await client(deviceID).query("""
+            SELECT command_id, kind, status, final, attempt, created_at, expires_at, status_at, cancel_requested_at,
+                   error_code, error_message, command
+            FROM device_commands WHERE device_id = \(deviceID) AND command_id = \(commandID)
+            """, logger: logger)
+        for try await row in rows { return try Self.command(from: row) }
+        return nil
     }
 }

@@ -1,0 +1,83 @@
+import APIAccess
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of the public API: the caller and its tenant scope once the access
+/// middleware has authenticated the request.
+struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+    /// `X-Request-Id` as received (when well-formed) or generated; echoed in every response.
+    var requestID = ""
+    /// The authenticated caller (nil only on public routes).
+    var caller: Caller?
+    /// The tenants the caller may see; nil for the root tenant, which sees every device.
+    var scope: [String]?
+    /// The matched route.
+    var route: APIRoute?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The caller, for routes behind authentication.
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw APIProblem(.unauthenticated, "authentication required") }
+        return caller
+    }
+
+    /// Whether the caller may see resources of `tenant`.
+    func sees(tenant: String) -> Bool { scope.map { $0.contains(tenant) } ?? true }
+
+    /// The client's IP address, for the audit log.
+    var remoteAddressText: String { remoteAddress?.ipAddress ?? "" }
+
+    /// A path parameter, percent-decoded.
+    func parameter(_ name: String) throws -> String {
+        let raw = try parameters.require(name)
+        guard let decoded = raw.removingPercentEncoding, !decoded.isEmpty else {
+            throw APIProblem.field(name, "is not a valid percent-encoded path segment", kind: .badRequest)
+        }
+        return decoded
+    }
+}
+
+extension Request {
+    /// A query parameter (decoded), nil when absent or empty.
+    func query(_ name: String) -> String? {
+        guard let value = uri.queryParameters.get(name), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// An integer query parameter within `range`.
+    func query(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = query(name) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIProblem.field(name, "must be an integer from \(range.lowerBound) to \(range.upperBound)", kind: .badRequest)
+        }
+        return value
+    }
+
+    /// A date-time query parameter.
+    func queryTime(_ name: String) throws -> Date? {
+        guard let text = query(name) else { return nil }
+        guard let date = APIJSON.parseTime(text) else {
+            throw APIProblem.field(name, "must be an RFC 3339 date-time with a zone, e.g. 2026-11-23T10:00:00Z", kind: .badRequest)
+        }
+        return date
+    }
+
+    /// A boolean query parameter.
+    func queryBool(_ name: String) throws -> Bool? {
+        guard let text = query(name) else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw APIProblem.field(name, "must be true or false", kind: .badRequest)
+        }
+    }
+}
