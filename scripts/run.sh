@@ -44,6 +44,11 @@ export CWMP_CR_USERNAME='acs'
 export CWMP_CR_PASSWORD='cr-dev-password'
 # Development only: every USP agent may connect (production lists endpoint IDs or prefixes).
 export USP_ALLOWED_AGENTS='*'
+# The public API: commands are checked against the Broadband Forum models next to the
+# repository; the bootstrap key is the first administrator (docs/API.md).
+export API_PORT='${API_PORT:-8000}'
+export API_DATA_MODEL_DIR='$TF_ROOT/../shared/specs/data-models'
+export API_BOOTSTRAP_KEY='${API_BOOTSTRAP_KEY:-tfk_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')}'
 ENV
 source "$DATA/env"
 "$TF_BIN/twinfleet-devtool" migrate >/dev/null
@@ -64,6 +69,7 @@ for service in $(cd "$TF_ROOT/Services" && ls); do
   port=$((port + 1))
 done
 
+tf_log "public API: http://127.0.0.1:$API_PORT/v1/openapi.json — admin key: \$API_BOOTSTRAP_KEY in .data/env"
 tf_log "dev broker health: http://127.0.0.1:${DEVKAFKA_HTTP_PORT:-19092}/health/ready"
 tf_log "environment for other terminals: source .data/env — Ctrl-C stops everything"
 wait

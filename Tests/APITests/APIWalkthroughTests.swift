@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the shell blocks of docs/API.md, in order, against a real API: the walkthrough's curl
+/// examples must work as written.
+@Suite struct APIWalkthroughTests {
+    @Test func docsAPIWalkthroughRuns() async throws {
+        let harness = try await APIHarness.start()
+        defer { Task { await harness.stop() } }
+        // The walkthrough's fleet: ACME North's gateways, connected before the integrator starts.
+        let hourAgo = Date().addingTimeInterval(-7200)
+        try await harness.addDevices((1...3).map { "00D09E-HGW-ACME\($0)" }, tenant: "acme-north", software: "1.4", parameters: [
+            Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(6), writable: true),
+        ], at: hourAgo)
+        try await harness.addDevices(["00D09E-HGW-ACME9"], tenant: "acme-north", software: "2.1", at: hourAgo)
+
+        let document = try String(contentsOf: APIHarness.repositoryRoot.appendingPathComponent("docs/API.md"), encoding: .utf8)
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in document.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```sh" { current = [] } else if current != nil, line == "```" {
+                blocks.append(current!.joined(separator: "\n"))
+                current = nil
+            } else if current != nil { current!.append(line) }
+        }
+        #expect(blocks.count >= 5)
+        let script = "set -euo pipefail\n" + blocks.joined(separator: "\n")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", script]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TWINFLEET_API"] = "http://127.0.0.1:\(harness.apiPort)"
+        environment["API_BOOTSTRAP_KEY"] = harness.adminKey
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "docs/API.md failed:\n\(String(decoding: data, as: UTF8.self))\n\(harness.logs)")
+    }
+}
