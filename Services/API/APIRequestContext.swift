@@ -47,10 +47,21 @@ struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
 }
 
 extension Request {
-    /// A query parameter (decoded), nil when absent or empty.
+    /// A query parameter, nil when absent or empty. Decoded as HTML forms encode it (`+` is a
+    /// space, as `curl --data-urlencode` and browsers send it), then percent-decoded.
     func query(_ name: String) -> String? {
-        guard let value = uri.queryParameters.get(name), !value.isEmpty else { return nil }
-        return value
+        guard let raw = uri.query else { return nil }
+        func decode(_ text: Substring) -> String {
+            let spaced = text.replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
+        }
+        for pair in raw.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard decode(parts[0]) == name else { continue }
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            return value.isEmpty ? nil : value
+        }
+        return nil
     }
 
     /// An integer query parameter within `range`.

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 
 /// The edge of every API request, in order: request ID; route lookup (404/405); authentication
 /// (API key or bearer token); the rate limit of the caller; the permission of the route; the
@@ -131,6 +132,8 @@ struct AccessMiddleware: RouterMiddleware {
                 logger.error("request failed", metadata: ["error": "\(error)"])
                 return APIProblem(error.status.code >= 500 ? .internalError : .badRequest, error.body ?? error.status.reasonPhrase)
             }
+        case is NIOTooManyBytesError:
+            return APIProblem(.payloadTooLarge, "the body is larger than this API accepts")
         case let error as FleetQueryError:
             return APIProblem(.invalidQuery, error.message, errors: [.init(field: "q", message: error.message)])
         default:

@@ -142,7 +142,7 @@ struct BulkRoutes {
         if body.cursor != nil { throw APIProblem.field("/cursor", "applies to dry runs only") }
         let (filter, template) = try await prepare(body, context: context)
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-        return try await Idempotency.run(key: key.map { "bulk:\($0)" }, tenant: caller.tenantID, request: Array(buffer: bytes),
+        return try await Idempotency.run(key: key.map { "bulk:\($0)" }, tenant: caller.tenantID, request: try APIJSON.bytes(body),
                                          store: services.store, context: context) {
             let operation = BulkOperation(
                 id: UUID().uuidString.lowercased(), tenantID: caller.tenantID, query: filter.description, template: template,

@@ -99,7 +99,7 @@ struct CommandRoutes {
 
         return try await Idempotency.run(
             key: idempotencyKey.map { "command:\(device.deviceID):\($0)" }, tenant: caller.tenantID,
-            request: Array(buffer: bytes) + Array(device.deviceID.utf8), store: services.store, context: context
+            request: try APIJSON.bytes(body) + Array(device.deviceID.utf8), store: services.store, context: context
         ) {
             if let idempotencyKey { command.idempotencyKey = "api:\(idempotencyKey)" }
             var envelope = Twinfleet_Bus_V1_CommandEnvelope()
