@@ -102,7 +102,7 @@ let package = Package(
             dependencies: ["APIAccess", "Twin", "Dispatcher", "DataModel", "FleetQuery", "Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime",
                 "TwinfleetConfig", "TwinfleetModel", hummingbird, .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "HTTPTypes", package: "swift-http-types"), nio, postgres, crypto,
-                logging, metrics, lifecycle, protobuf],
+                asyncHTTPClient, .product(name: "NIOHTTP1", package: "swift-nio"), logging, metrics, lifecycle, protobuf],
             path: "Services/API", resources: [.copy("openapi.json")]),
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
@@ -118,7 +118,8 @@ let package = Package(
         tests("CWMPSessionTests", deps: ["CWMPSession", "CWMPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         tests("HTTPAuthTests", deps: ["HTTPAuth"]),
         tests("APIAccessTests", deps: ["APIAccess"]),
-        tests("APITests", deps: ["TestSupport", "APIAccess", "BusContracts", "TwinfleetModel", "Kafka", asyncHTTPClient, nio, .product(name: "NIOHTTP1", package: "swift-nio")]),
+        tests("APITests", deps: ["TestSupport", "APIAccess", "BusContracts", "TwinfleetModel", "Kafka", asyncHTTPClient, nio, .product(name: "NIOHTTP1", package: "swift-nio"),
+            hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), logging, protobuf]),
         tests("FleetQueryTests", deps: ["FleetQuery"]),
         tests("CWMPIngressTests", deps: ["TestSupport", "BusContracts", "Kafka", "HTTPAuth", asyncHTTPClient, protobuf, nio, .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         tests("USPSessionTests", deps: ["USPSession", "USPCodec", "BusContracts", "TwinfleetModel", protobuf]),

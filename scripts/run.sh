@@ -47,6 +47,7 @@ export USP_ALLOWED_AGENTS='*'
 # The public API: commands are checked against the Broadband Forum models next to the
 # repository; the bootstrap key is the first administrator (docs/API.md).
 export API_PORT='${API_PORT:-8000}'
+export API_WEBHOOK_ALLOW_PRIVATE='true'
 export API_DATA_MODEL_DIR='$TF_ROOT/../shared/specs/data-models'
 export API_BOOTSTRAP_KEY='${API_BOOTSTRAP_KEY:-tfk_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')}'
 ENV

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import APIAccess
 import BusContracts
 import DataModel
@@ -11,6 +12,7 @@ import Kafka
 import Logging
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import ServiceRuntime
 import ShardedPostgres
 import Twin
@@ -32,9 +34,19 @@ extension ConfigKey {
     static let apiIdempotencyHours = ConfigKey("api.idempotency-hours", default: "24", "api: hours an Idempotency-Key and its response are kept")
     static let apiTLSCertFile = ConfigKey("api.tls-cert-file", default: "", "api: PEM certificate chain; with the key file set, the API speaks HTTPS only")
     static let apiTLSKeyFile = ConfigKey("api.tls-key-file", default: "", "api: PEM private key of the API")
+    static let apiWebhookGroup = ConfigKey("api.webhook-group", default: "api-webhooks", "api: consumer group of the webhook fan-out (twin changes and command results)")
+    static let apiWebhookRetryBaseSeconds = ConfigKey("api.webhook-retry-base-seconds", default: "5", "api: wait before the first webhook retry, doubled per failed attempt")
+    static let apiWebhookRetryCapSeconds = ConfigKey("api.webhook-retry-cap-seconds", default: "3600", "api: longest wait between webhook retries")
+    static let apiWebhookMaxAttempts = ConfigKey("api.webhook-max-attempts", default: "12", "api: attempts after which a webhook delivery is given up (state failed)")
+    static let apiWebhookTimeoutMs = ConfigKey("api.webhook-timeout-ms", default: "10000", "api: time a webhook receiver has to answer")
+    static let apiWebhookAllowPrivate = ConfigKey("api.webhook-allow-private", default: "false", "api: allow webhook URLs on loopback, link-local and private addresses (development, tests)")
+    static let apiTwinChangesTopic = ConfigKey("api.twin-changes-topic", default: Topic.twinChanges, "api: topic of twin changes for webhooks (changed only by tests)")
+    static let apiResultsTopic = ConfigKey("api.results-topic", default: Topic.commandResults, "api: topic of command results for webhooks (changed only by tests)")
     static let apiKeys: [ConfigKey] = [
         .apiHost, .apiPort, .apiRootTenant, .apiBootstrapKey, .apiJWTSecret, .apiJWTIssuer, .apiJWTAudience, .apiRatePerSecond, .apiRateBurst,
-        .apiMaxBodyBytes, .apiDataModelDir, .apiCommandsTopic, .apiIdempotencyHours, .apiTLSCertFile, .apiTLSKeyFile,
+        .apiMaxBodyBytes, .apiDataModelDir, .apiCommandsTopic, .apiIdempotencyHours, .apiTLSCertFile, .apiTLSKeyFile, .apiWebhookGroup,
+        .apiWebhookRetryBaseSeconds, .apiWebhookRetryCapSeconds, .apiWebhookMaxAttempts, .apiWebhookTimeoutMs, .apiWebhookAllowPrivate,
+        .apiTwinChangesTopic, .apiResultsTopic,
     ]
 }
 
@@ -49,6 +61,8 @@ struct APIServices: Sendable {
     let commandsTopic: String
     let builder: CommandBuilder
     let maxBodyBytes: Int
+    let webhooks: WebhookStore
+    let allowPrivateWebhooks: Bool
 }
 
 /// api: the public REST API (OpenAPI document in `Services/API/openapi.json`, served at
@@ -113,7 +127,8 @@ struct API {
         let services = APIServices(
             postgres: postgres, reader: TwinReader(postgres: postgres), store: store, bulk: BulkStore(postgres: postgres),
             planner: BulkPlanner(postgres: postgres), producer: producer, commandsTopic: boot.require { try $0.string(.apiCommandsTopic) },
-            builder: CommandBuilder(schema: schema), maxBodyBytes: maxBody)
+            builder: CommandBuilder(schema: schema), maxBodyBytes: maxBody, webhooks: WebhookStore(client: postgres.control),
+            allowPrivateWebhooks: boot.require { try $0.bool(.apiWebhookAllowPrivate) })
         let routes = APIRoutes(services: services, document: document)
         let differences = routes.differences(from: document)
         guard differences.isEmpty else {
@@ -131,14 +146,48 @@ struct API {
         boot.health.register("api")
         let setup = APISetup(postgres: postgres, store: store, bootstrapKey: bootstrapKey, idempotencyAge: TimeInterval(idempotencyHours * 3600),
                              health: boot.health, logger: boot.logger)
+        let fanout = WebhookFanout(
+            kafka: kafka, twinChangesTopic: boot.require { try $0.string(.apiTwinChangesTopic) }, resultsTopic: boot.require { try $0.string(.apiResultsTopic) },
+            group: boot.require { try $0.string(.apiWebhookGroup) }, store: services.webhooks, control: store, logger: boot.logger)
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        clientConfiguration.connectionPool.idleTimeout = .seconds(30)
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        let sender = WebhookSender(
+            store: services.webhooks, client: httpClient,
+            retryBase: TimeInterval(boot.require { try $0.int(.apiWebhookRetryBaseSeconds, in: 1...86_400) }),
+            retryCap: TimeInterval(boot.require { try $0.int(.apiWebhookRetryCapSeconds, in: 1...604_800) }),
+            maxAttempts: boot.require { try $0.int(.apiWebhookMaxAttempts, in: 1...100) },
+            timeout: .milliseconds(Int64(boot.require { try $0.int(.apiWebhookTimeoutMs, in: 100...120_000) })), logger: boot.logger)
         let operations = OperationsServer.application(runtime: boot.runtime, health: boot.health, registry: boot.registry, logger: boot.logger)
-        try await boot.run([postgres, producer, setup, api, operations])
+        do {
+            try await boot.run([postgres, producer, setup, WebhookWorkers(setup: setup, fanout: fanout, sender: sender), api, operations])
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+    }
+}
+
+/// The webhook fan-out and sender, started once the tables exist.
+struct WebhookWorkers: Service {
+    let setup: APISetup
+    let fanout: WebhookFanout
+    let sender: WebhookSender
+
+    func run() async throws {
+        await setup.ready.wait()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await fanout.run() }
+            group.addTask { try await sender.run() }
+        }
     }
 }
 
 /// Migrates, loads the shard map and installs the root tenant (and bootstrap key), then prunes
 /// old idempotency records hourly.
 struct APISetup: Service {
+    let ready = ReadySignal()
     let postgres: ShardedPostgres
     let store: ControlStore
     let bootstrapKey: APIKey?
@@ -149,11 +198,12 @@ struct APISetup: Service {
     func run() async throws {
         try await postgres.migrate(
             [PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations, TwinMigrations.shard, DispatcherMigrations.shard,
-             BulkMigrations.control, APIMigrations.control],
+             BulkMigrations.control, APIMigrations.control, WebhookMigrations.control],
             logger: logger)
         try await postgres.loadShardMap(logger: logger)
         try await store.bootstrap(key: bootstrapKey, logger: logger)
         health.set("api", ready: true)
+        ready.signal()
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await store.pruneIdempotency(olderThan: idempotencyAge, logger: logger) } catch {
@@ -171,4 +221,28 @@ enum OpenAPIDocument {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = try? Data(contentsOf: url) else { return nil }
         return Array(data)
     }()
+}
+
+/// A one-shot signal: `wait()` returns once `signal()` was called.
+final class ReadySignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func signal() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let fired = state.withLock { state -> Bool in
+                if !state.fired { state.waiters.append(continuation) }
+                return state.fired
+            }
+            if fired { continuation.resume() }
+        }
+    }
 }

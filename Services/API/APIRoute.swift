@@ -64,6 +64,7 @@ struct APIRoutes: Sendable {
         let commands = CommandRoutes(services: services)
         let bulk = BulkRoutes(services: services)
         let access = AccessRoutes(services: services)
+        let webhooks = WebhookRoutes(services: services, store: services.webhooks, allowPrivateTargets: services.allowPrivateWebhooks)
         all = [
             APIRoute(.get, "/v1/openapi.json", "getOpenAPIDocument", .everyone) { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
@@ -99,6 +100,12 @@ struct APIRoutes: Sendable {
             APIRoute(.post, "/v1/api-keys", "createApiKey", .permission(.accessWrite), access.createKey),
             APIRoute(.delete, "/v1/api-keys/{keyId}", "revokeApiKey", .permission(.accessWrite), access.revokeKey),
             APIRoute(.get, "/v1/audit-log", "listAuditLog", .permission(.auditRead), access.audit),
+            APIRoute(.get, "/v1/webhooks", "listWebhooks", .permission(.accessRead), webhooks.list),
+            APIRoute(.post, "/v1/webhooks", "createWebhook", .permission(.webhooksWrite), webhooks.create),
+            APIRoute(.get, "/v1/webhooks/{webhookId}", "getWebhook", .permission(.accessRead), webhooks.get),
+            APIRoute(.patch, "/v1/webhooks/{webhookId}", "updateWebhook", .permission(.webhooksWrite), webhooks.update),
+            APIRoute(.delete, "/v1/webhooks/{webhookId}", "deleteWebhook", .permission(.webhooksWrite), webhooks.delete),
+            APIRoute(.get, "/v1/webhooks/{webhookId}/deliveries", "listWebhookDeliveries", .permission(.accessRead), webhooks.deliveries),
         ]
     }
 
@@ -106,7 +113,7 @@ struct APIRoutes: Sendable {
     func route(method: HTTPRequest.Method, path: String) -> Result<APIRoute, APIProblem> {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         let candidates = all.filter { $0.matches(segments) }
-        if let route = candidates.first(where: { $0.method == method }) ?? (method == .head ? candidates.first(where: { $0.method == .get }) : nil) {
+        if let route = candidates.first(where: { $0.method == method }) {
             return .success(route)
         }
         if candidates.isEmpty { return .failure(APIProblem(.notFound, "no such resource: \(path)")) }

@@ -19,7 +19,7 @@ public enum Permission: String, Sendable, Hashable, CaseIterable, Codable {
     case accessWrite = "access:write"
     /// Read the audit log.
     case auditRead = "audit:read"
-    /// See and change webhook subscriptions.
+    /// Create, change and delete webhook subscriptions (reading them needs `access:read`).
     case webhooksWrite = "webhooks:write"
 }
 

@@ -67,6 +67,7 @@ final class APIHarness: @unchecked Sendable {
         variables["API_JWT_ISSUER"] = "test-idp"
         variables["API_DATA_MODEL_DIR"] = Self.dataModelDirectory
         variables["API_COMMANDS_TOPIC"] = commandsTopic
+        variables["API_RESULTS_TOPIC"] = resultsTopic
         variables["API_RATE_PER_SECOND"] = "1000"
         variables["API_RATE_BURST"] = "2000"
         variables.merge(extra) { _, new in new }
