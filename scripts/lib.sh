@@ -30,6 +30,20 @@ tf_build() {
   export TF_BIN
 }
 
+# The API fuzzer (schemathesis from PyPI, pinned) in a virtualenv under .build/, made once.
+TF_SCHEMATHESIS_VERSION=4.32.5
+tf_ensure_schemathesis() {
+  local venv="$TF_ROOT/.build/schemathesis"
+  if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$TF_SCHEMATHESIS_VERSION"; then
+    tf_log "installing schemathesis $TF_SCHEMATHESIS_VERSION from PyPI into .build/schemathesis"
+    rm -rf "$venv"
+    local python=/usr/bin/python3; [ -x "$python" ] || python=python3
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$TF_SCHEMATHESIS_VERSION"
+  fi
+  export TWINFLEET_TEST_SCHEMATHESIS="$venv/bin/st"
+}
+
 tf_pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
 
 # tf_start_postgres DATA_DIR PORT [extra postgres -c options...]

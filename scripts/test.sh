@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 tf_ensure_packages
 tf_build --build-tests
+tf_ensure_schemathesis
 
 WORK="$(mktemp -d /tmp/twinfleet-test.XXXXXX)"
 chmod 755 "$WORK"

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOCore
+import PostgresNIO
 
 /// The edge of every API request, in order: request ID; route lookup (404/405); authentication
 /// (API key or bearer token); the rate limit of the caller; the permission of the route; the
@@ -33,6 +34,11 @@ struct AccessMiddleware: RouterMiddleware {
             case .success(let found): route = found
             }
             context.route = route
+            // PostgreSQL text cannot hold NUL: refuse it at the edge rather than fail later.
+            if let query = request.uri.query, query.contains("%00") || query.contains("\0") {
+                throw APIProblem(.badRequest, "query parameters must not contain NUL characters")
+            }
+            if request.uri.path.contains("%00") { throw APIProblem(.badRequest, "the path must not contain NUL characters") }
             if route?.access != .everyone {
                 let caller = try await authenticate(request, context: context)
                 context.caller = caller
@@ -132,6 +138,9 @@ struct AccessMiddleware: RouterMiddleware {
                 logger.error("request failed", metadata: ["error": "\(error)"])
                 return APIProblem(error.status.code >= 500 ? .internalError : .badRequest, error.body ?? error.status.reasonPhrase)
             }
+        case let error as PSQLError where ["22021", "22P05", "22001", "54000"].contains(error.serverInfo?[.sqlState] ?? ""):
+            // Invalid byte sequences (NUL), values too long for their column, oversized index rows.
+            return APIProblem(.badRequest, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid text")")
         case is NIOTooManyBytesError:
             return APIProblem(.payloadTooLarge, "the body is larger than this API accepts")
         case let error as FleetQueryError:

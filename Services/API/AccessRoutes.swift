@@ -345,7 +345,10 @@ struct AccessRoutes {
         guard let row = try await services.store.key(id, logger: context.logger), context.sees(tenant: row.tenantID) else {
             throw APIProblem(.notFound, "no API key \(id)")
         }
-        guard try context.requireCaller().role.mayGrant(row.role) else { throw APIProblem(.forbidden, "you cannot revoke a key with role \(row.role.rawValue)") }
+        let caller = try context.requireCaller()
+        guard caller.role.mayGrant(row.role) else { throw APIProblem(.forbidden, "you cannot revoke a key with role \(row.role.rawValue)") }
+        // Revoking the key in use would lock the caller out mid-request; another key must do it.
+        if row.id == caller.keyID { throw APIProblem(.conflict, "this is the key you are using; revoke it with another key") }
         guard let revoked = try await services.store.revokeKey(id, logger: context.logger) else { throw APIProblem(.notFound, "no API key \(id)") }
         return try APIJSON.response(KeyJSON(revoked))
     }
