@@ -5,7 +5,7 @@
 set -euo pipefail
 
 TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TF_PACKAGES=(librdkafka-dev libmosquitto-dev pkg-config postgresql mosquitto curl jq python3-venv)
+TF_PACKAGES=(librdkafka-dev libmosquitto-dev pkg-config postgresql mosquitto curl jq openssl python3-venv)
 TF_PIDS=()
 
 tf_log() { printf '\033[1m[twinfleet]\033[0m %s\n' "$*" >&2; }

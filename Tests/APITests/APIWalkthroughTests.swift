@@ -6,8 +6,12 @@ import TestSupport
 /// examples must work as written.
 @Suite struct APIWalkthroughTests {
     @Test func docsAPIWalkthroughRuns() async throws {
-        let harness = try await APIHarness.start()
-        defer { Task { await harness.stop() } }
+        let inbox = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.unique("webhook-inbox"))
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        let receiver = WebhookReceiver(refuseFirst: false, inbox: inbox)
+        try await receiver.start()
+        let harness = try await APIHarness.start(apiVariables: ["API_WEBHOOK_ALLOW_PRIVATE": "true", "API_WEBHOOK_GROUP": TestEnvironment.unique("webhooks")])
+        defer { Task { await harness.stop(); await receiver.stop(); try? FileManager.default.removeItem(at: inbox) } }
         // The walkthrough's fleet: ACME North's gateways, connected before the integrator starts.
         let hourAgo = Date().addingTimeInterval(-7200)
         try await harness.addDevices((1...3).map { "00D09E-HGW-ACME\($0)" }, tenant: "acme-north", software: "1.4", parameters: [
@@ -32,6 +36,8 @@ import TestSupport
         var environment = ProcessInfo.processInfo.environment
         environment["TWINFLEET_API"] = "http://127.0.0.1:\(harness.apiPort)"
         environment["API_BOOTSTRAP_KEY"] = harness.adminKey
+        environment["WEBHOOK_URL"] = "http://127.0.0.1:\(receiver.port)/hook"
+        environment["WEBHOOK_INBOX"] = inbox.path
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output

@@ -11,8 +11,17 @@ import TestSupport
 import TwinfleetModel
 
 /// A webhook receiver on 127.0.0.1 that refuses each event's first attempt (503) and accepts the
-/// retry, recording what arrived.
+/// retry (or accepts at once), recording what arrived; with an inbox folder it also stores each
+/// accepted delivery there as `<n>.body` and `<n>.sig` (the signature header).
 actor WebhookReceiver {
+    let refuseFirst: Bool
+    let inbox: URL?
+
+    init(refuseFirst: Bool = true, inbox: URL? = nil) {
+        self.refuseFirst = refuseFirst
+        self.inbox = inbox
+    }
+
     struct Received: Sendable {
         var body: [UInt8]
         var signature: String
@@ -42,8 +51,13 @@ actor WebhookReceiver {
     }
 
     private func record(body: [UInt8], signature: String, event: String, delivery: String) -> Bool {
-        let accepted = received.contains { $0.delivery == delivery }
+        let accepted = !refuseFirst || received.contains { $0.delivery == delivery }
         received.append(Received(body: body, signature: signature, event: event, delivery: delivery, accepted: accepted))
+        if accepted, let inbox {
+            let name = String(received.count)
+            try? Data(body).write(to: inbox.appendingPathComponent("\(name).body"))
+            try? Data(signature.utf8).write(to: inbox.appendingPathComponent("\(name).sig"))
+        }
         return accepted
     }
 
