@@ -145,7 +145,7 @@ struct CommandRoutes {
         _ = try await services.producer.send(OutgoingRecord(topic: services.commandsTopic, key: device.deviceID, value: try envelope.serializedBytes()))
         var shown = command
         shown.cancelRequestedAt = Date(unixMicroseconds: envelope.cancelled.cancelledAtUs)
-        return try APIJSON.response(shown, status: .accepted)
+        return try APIJSON.response(shown, status: .accepted, headers: [.eTag: shown.etag])
     }
 
     private func find(_ id: String, device: TwinDevice, context: APIRequestContext) async throws -> CommandJSON {

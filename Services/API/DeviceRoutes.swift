@@ -1,3 +1,4 @@
+import Crypto
 import FleetQuery
 import Foundation
 import HTTPTypes
@@ -195,10 +196,6 @@ struct DeviceRoutes {
     func twin(_ request: Request, context: APIRequestContext) async throws -> Response {
         let device = try await Self.device(context.parameter("deviceId"), context: context, services: services)
         let prefix = request.query("path") ?? ""
-        let etag = "W/\"\(device.twinVersion)\""
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
-            return Response(status: .notModified, headers: [.eTag: etag])
-        }
         let parameters = try await services.reader.parameters(device.deviceID, under: prefix, logger: context.logger)
         let pending = try await services.reader.commands(device.deviceID, pendingOnly: true, logger: context.logger)
         let twin = TwinJSON(
@@ -208,7 +205,14 @@ struct DeviceRoutes {
                               reportedSince: $0.valueSince, desired: $0.desired.map(TypedValueJSON.init), pendingCommandId: $0.desiredCommandID)
             },
             pendingCommands: pending.map(CommandJSON.init))
-        return try APIJSON.response(twin, headers: [.eTag: etag])
+        // The ETag is a digest of the representation itself, so it changes with anything shown
+        // (last contact, desired values, pending commands), and differs per `path`.
+        let body = try APIJSON.bytes(twin)
+        let etag = "\"" + SHA256.hash(data: body).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
+        return Reply(status: .ok, headers: [.eTag: etag], body: body).response
     }
 
     func history(_ request: Request, context: APIRequestContext) async throws -> Response {
