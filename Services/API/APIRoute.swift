@@ -61,6 +61,7 @@ struct APIRoutes: Sendable {
 
     init(services: APIServices, document: [UInt8]) {
         let devices = DeviceRoutes(services: services)
+        let deviceWrites = DeviceWriteRoutes(services: services)
         let commands = CommandRoutes(services: services)
         let bulk = BulkRoutes(services: services)
         let access = AccessRoutes(services: services)
@@ -74,6 +75,9 @@ struct APIRoutes: Sendable {
             APIRoute(.get, "/v1/devices", "listDevices", .permission(.fleetRead), devices.list),
             APIRoute(.get, "/v1/device-counts", "countDevices", .permission(.fleetRead), devices.count),
             APIRoute(.get, "/v1/devices/{deviceId}", "getDevice", .permission(.devicesRead), devices.twin),
+            APIRoute(.delete, "/v1/devices/{deviceId}", "forgetDevice", .permission(.devicesWrite), deviceWrites.forget),
+            APIRoute(.put, "/v1/devices/{deviceId}/tags/{tag}", "addDeviceTag", .permission(.devicesWrite)) { try await deviceWrites.setTag($0, context: $1, adding: true) },
+            APIRoute(.delete, "/v1/devices/{deviceId}/tags/{tag}", "removeDeviceTag", .permission(.devicesWrite)) { try await deviceWrites.setTag($0, context: $1, adding: false) },
             APIRoute(.get, "/v1/devices/{deviceId}/history", "getParameterHistory", .permission(.devicesRead), devices.history),
             APIRoute(.get, "/v1/devices/{deviceId}/snapshot", "getDeviceSnapshot", .permission(.devicesRead), devices.snapshot),
             APIRoute(.get, "/v1/devices/{deviceId}/events", "listDeviceEvents", .permission(.devicesRead), devices.events),

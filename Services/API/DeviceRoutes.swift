@@ -1,5 +1,7 @@
+import BusContracts
 import Crypto
 import FleetQuery
+import Kafka
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -267,5 +269,54 @@ enum FleetScope {
         limits.maxPredicates += 1
         limits.maxLength += scope.reduce(64) { $0 + $1.utf8.count + 4 }
         return try FleetFilter(root: root, limits: limits)
+    }
+}
+
+/// What a tag change or a forget request queued.
+struct DeviceChangeJSON: Codable, Sendable {
+    var deviceId: String
+    /// The tags once the change is applied (tag changes only).
+    var tags: [String]?
+    /// `queued`: on `cpe.commands.v1`; the twin shows it once the twin-store applied it.
+    var status: String
+}
+
+/// Device writes: tags and forgetting. Like commands they go through `cpe.commands.v1`.
+struct DeviceWriteRoutes {
+    let services: APIServices
+
+    static func tag(_ text: String) throws -> String {
+        guard (1...64).contains(text.utf8.count), text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }) else {
+            throw APIProblem.field("tag", "must be 1 to 64 characters: letters, digits, '-', '_', '.', ':'")
+        }
+        return text
+    }
+
+    func setTag(_ request: Request, context: APIRequestContext, adding: Bool) async throws -> Response {
+        let caller = try context.requireCaller()
+        let device = try await DeviceRoutes.device(context.parameter("deviceId"), context: context, services: services)
+        let tag = try Self.tag(context.parameter("tag"))
+        var envelope = Twinfleet_Bus_V1_CommandEnvelope()
+        envelope.tagsChanged.deviceID = device.deviceID
+        envelope.tagsChanged.tenantID = device.tenantID
+        if adding { envelope.tagsChanged.add = [tag] } else { envelope.tagsChanged.remove = [tag] }
+        envelope.tagsChanged.requestedBy = caller.userID
+        envelope.tagsChanged.changedAtUs = Date().unixMicroseconds
+        _ = try await services.producer.send(OutgoingRecord(topic: services.commandsTopic, key: device.deviceID, value: try envelope.serializedBytes()))
+        var tags = Set(device.tags)
+        if adding { tags.insert(tag) } else { tags.remove(tag) }
+        return try APIJSON.response(DeviceChangeJSON(deviceId: device.deviceID, tags: tags.sorted(), status: "queued"), status: .accepted)
+    }
+
+    func forget(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let device = try await DeviceRoutes.device(context.parameter("deviceId"), context: context, services: services)
+        var envelope = Twinfleet_Bus_V1_CommandEnvelope()
+        envelope.forgotten.deviceID = device.deviceID
+        envelope.forgotten.tenantID = device.tenantID
+        envelope.forgotten.requestedBy = caller.userID
+        envelope.forgotten.forgottenAtUs = Date().unixMicroseconds
+        _ = try await services.producer.send(OutgoingRecord(topic: services.commandsTopic, key: device.deviceID, value: try envelope.serializedBytes()))
+        return try APIJSON.response(DeviceChangeJSON(deviceId: device.deviceID, tags: nil, status: "queued"), status: .accepted)
     }
 }

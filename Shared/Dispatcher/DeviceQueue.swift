@@ -243,6 +243,14 @@ public struct DeviceQueue: Sendable {
 
     /// A CommandCancelled: a queued command ends at once; one in flight ends as cancelled if it
     /// comes back undelivered or failing retriably.
+    /// The device was forgotten: every unfinished command is cancelled (queued ones at once,
+    /// delivered ones when they end, as with any cancellation).
+    public mutating func forget(now: Date) -> [DispatchEffect] {
+        var effects: [DispatchEffect] = []
+        for id in commands.filter({ !$0.state.isFinal }).map(\.id) { effects += cancel(id, reason: "device forgotten", now: now) }
+        return effects
+    }
+
     public mutating func cancel(_ commandID: String, reason: String, now: Date) -> [DispatchEffect] {
         guard let index = commands.firstIndex(where: { $0.id == commandID }), !commands[index].state.isFinal else { return [] }
         if commands[index].state == .queued {

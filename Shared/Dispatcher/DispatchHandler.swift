@@ -14,6 +14,8 @@ public typealias DispatchTopics = TwinTopics
 enum DispatchInput: Sendable {
     case requested(Twinfleet_Bus_V1_Command)
     case cancelled(Twinfleet_Bus_V1_CommandCancelled)
+    /// The device was forgotten: its unfinished commands are cancelled.
+    case forgotten
     case result(Twinfleet_Bus_V1_CommandResult)
     case presence(Twinfleet_Bus_V1_Presence, sessionID: String, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
     case informed(bootstrap: Bool, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
@@ -42,6 +44,11 @@ enum DispatchInput: Sendable {
                 guard !cancelled.commandID.isEmpty else { throw PoisonRecordError(code: "missing-command-id", reason: "cancellation without command_id") }
                 device = cancelled.deviceID
                 input = .cancelled(cancelled)
+            case .forgotten(let forgotten):
+                device = forgotten.deviceID
+                input = .forgotten
+            case .tagsChanged:
+                return nil
             case nil:
                 throw PoisonRecordError(code: "empty-command", reason: "CommandEnvelope has no event")
             }
@@ -134,6 +141,8 @@ public struct DispatchHandler: TransactionalHandler {
                 produced = queue.booted(factoryReset: factoryReset, now: now)
             case .operationCompleted(let completion):
                 produced = queue.operationCompleted(completion, now: now)
+            case .forgotten:
+                produced = queue.forget(now: now)
             }
             loaded.queues[device] = queue
             effects += produced.map { (partition, $0) }

@@ -46,6 +46,15 @@ enum CommandTracking {
             case .cancelled(let cancelled):
                 device = cancelled.deviceID
                 commandID = cancelled.commandID
+            case .tagsChanged(let change):
+                device = change.deviceID
+                commandID = "tags"
+                for tag in change.add + change.remove where tag.isEmpty || tag.utf8.count > 64 || tag.contains("\0") {
+                    throw PoisonRecordError(code: "invalid-tag", reason: "tag \(tag.debugDescription) is empty, longer than 64 bytes or holds NUL")
+                }
+            case .forgotten(let forgotten):
+                device = forgotten.deviceID
+                commandID = "forget"
             case nil:
                 throw PoisonRecordError(code: "empty-command", reason: "CommandEnvelope has no event")
             }
@@ -87,6 +96,17 @@ enum CommandTracking {
 
     /// Records a requested or cancelled command; sets desired values for a queued Set.
     static func apply(_ record: DecodedCommandRecord, connection: PostgresConnection, logger: Logger) async throws {
+        if case .forgotten = record.envelope.event {
+            // Forgetting a device the twin no longer has (a redelivery, a second request) changes nothing.
+            for table in ["device_commands", "parameter_history", "parameters", "device_events", "devices"] {
+                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE device_id = $1", binds: {
+                    var binds = PostgresBindings()
+                    binds.append(record.deviceID)
+                    return binds
+                }()), logger: logger)
+            }
+            return
+        }
         try await requireTwin(record.deviceID, connection: connection, logger: logger)
         switch record.envelope.event {
         case .requested(let requested):
@@ -128,7 +148,14 @@ enum CommandTracking {
                 VALUES (\(cancelled.commandID), \(record.deviceID), \(record.partition), 'queued', false, \(at), \(at))
                 ON CONFLICT (command_id) DO UPDATE SET cancel_requested_at = EXCLUDED.cancel_requested_at
                 """, logger: logger)
-        case nil:
+        case .tagsChanged(let change):
+            try await connection.query("""
+                UPDATE devices SET tags = coalesce((SELECT array_agg(DISTINCT t ORDER BY t) FROM unnest(tags || \(change.add)::text[]) AS t
+                                                    WHERE NOT t = ANY(\(change.remove)::text[])), '{}'),
+                    twin_version = twin_version + 1
+                WHERE device_id = \(record.deviceID)
+                """, logger: logger)
+        case .forgotten, nil:
             break
         }
     }

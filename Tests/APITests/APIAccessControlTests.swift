@@ -60,8 +60,8 @@ import TestSupport
         let admin = harness.client()
         let tenant = TestEnvironment.unique("perm").lowercased()
         #expect(try await admin.call(.POST, "/v1/tenants", json: ["id": tenant, "name": "Permissions"]).status == 201)
-        let device = "\(tenant)-dev"
-        try await harness.addDevices([device], tenant: tenant)
+        let device = "\(tenant)-dev", doomed = "\(tenant)-doomed"
+        try await harness.addDevices([device, doomed], tenant: tenant)
         var keys: [Role: String] = [:]
         for role in Role.allCases {
             let user = "\(tenant)-\(role.rawValue)"
@@ -104,8 +104,20 @@ import TestSupport
             ("POST", "/v1/api-keys", ["name": "another"], .accessWrite),
             ("DELETE", "/v1/api-keys/0000000000000000", nil, .accessWrite),
             ("GET", "/v1/audit-log", nil, .auditRead),
+            ("PUT", "/v1/devices/\(device)/tags/matrix", nil, .devicesWrite),
+            ("DELETE", "/v1/devices/\(device)/tags/matrix", nil, .devicesWrite),
+            ("DELETE", "/v1/devices/\(doomed)", nil, .devicesWrite),
+            ("GET", "/v1/webhooks", nil, .accessRead),
+            ("POST", "/v1/webhooks", ["url": "https://hooks.example.net/twinfleet", "events": ["device.online"]], .webhooksWrite),
+            ("GET", "/v1/webhooks/none", nil, .accessRead),
+            ("PATCH", "/v1/webhooks/none", ["active": false], .webhooksWrite),
+            ("DELETE", "/v1/webhooks/none", nil, .webhooksWrite),
+            ("GET", "/v1/webhooks/none/deliveries", nil, .accessRead),
         ]
-        #expect(requests.count == 31, "one request per documented operation except the public document")
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: APIHarness.repositoryRoot.appendingPathComponent("Services/API/openapi.json"))) as? [String: Any]
+        let operations = (document?["paths"] as? [String: [String: Any]] ?? [:]).values.reduce(0) { $0 + $1.keys.filter { ["get", "post", "put", "patch", "delete"].contains($0) }.count }
+        #expect(requests.count == operations - 1, "one request per documented operation except the public document")
+        #expect(Set(requests.map { "\($0.0) \($0.1)" }).count == requests.count)
         for role in Role.allCases {
             let client = harness.client(key: keys[role])
             for (method, path, body, permission) in requests {

@@ -84,6 +84,46 @@ import TwinfleetModel
         #expect(try await admin.call(.GET, "/v1/devices/nobody-\(tenant)").problemType == "not-found")
     }
 
+    @Test func tagsAndForgettingGoThroughTheTwin() async throws {
+        let harness = try await APIHarness.start()
+        defer { Task { await harness.stop() } }
+        let admin = harness.client()
+        let tenant = TestEnvironment.unique("tag").lowercased()
+        #expect(try await admin.call(.POST, "/v1/tenants", json: ["id": tenant, "name": "Tags"]).status == 201)
+        let (kept, forgotten) = ("\(tenant)-kept", "\(tenant)-gone")
+        try await harness.addDevices([kept, forgotten], tenant: tenant, parameters: [Events.parameter("Device.WiFi.Radio.1.Channel", .unsignedInt(6), writable: true)])
+
+        let added = try await admin.call(.PUT, "/v1/devices/\(kept)/tags/beta")
+        #expect(added.status == 202, "\(added.text)")
+        #expect(added.object["tags"] as? [String] == ["beta"])
+        #expect(try await admin.call(.PUT, "/v1/devices/\(kept)/tags/pilot:north").status == 202)
+        #expect(try await admin.call(.PUT, "/v1/devices/\(kept)/tags/has%20space").status == 422)
+        func tagged(_ tag: String) async throws -> [String] {
+            let page = try await admin.call(.GET, "/v1/devices?q=" + "tenant = \(tenant) AND tag = \"\(tag)\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+            return page.items.compactMap { $0["id"] as? String }
+        }
+        #expect(await eventually(timeout: .seconds(30)) { (try? await tagged("pilot:north")) == [kept] })
+        #expect(try await tagged("beta") == [kept])
+        #expect(try await admin.call(.DELETE, "/v1/devices/\(kept)/tags/beta").status == 202)
+        #expect(await eventually(timeout: .seconds(30)) { (try? await tagged("beta"))?.isEmpty == true })
+        let device = try await admin.call(.GET, "/v1/devices/\(kept)")
+        #expect((device.object["device"] as? [String: Any])?["tags"] as? [String] == ["pilot:north"])
+
+        // Forgetting deletes the twin with its parameters and history; the other device stays.
+        _ = try await admin.call(.POST, "/v1/devices/\(forgotten)/commands", json: ["kind": "reboot"])
+        let forget = try await admin.call(.DELETE, "/v1/devices/\(forgotten)")
+        #expect(forget.status == 202)
+        #expect(await eventually(timeout: .seconds(30)) { (try? await admin.call(.GET, "/v1/devices/\(forgotten)"))?.status == 404 })
+        #expect(try await admin.call(.GET, "/v1/devices/\(forgotten)/history?path=Device.WiFi.Radio.1.Channel").status == 404)
+        #expect(try await admin.call(.DELETE, "/v1/devices/\(forgotten)").status == 404)
+        #expect(try await admin.call(.GET, "/v1/devices/\(kept)").status == 200)
+        // A device that reports again after being forgotten starts as new.
+        try await harness.addDevices([forgotten], tenant: tenant)
+        let reborn = try await admin.call(.GET, "/v1/devices/\(forgotten)")
+        #expect((reborn.object["device"] as? [String: Any])?["twinVersion"] as? Int == 1)
+        #expect((reborn.object["pendingCommands"] as? [Any])?.isEmpty == true)
+    }
+
     @Test func commandsAreValidatedQueuedAndCancelled() async throws {
         let harness = try await APIHarness.start()
         defer { Task { await harness.stop() } }

@@ -100,6 +100,19 @@ import Testing
         #expect(queue.command("a")?.sessionID == "s1")
     }
 
+    @Test func forgettingCancelsQueuedCommandsAndLetsRunningOnesEnd() {
+        var queue = Self.cwmpQueue()
+        _ = queue.request(Self.command("a"), now: Self.t0)
+        _ = queue.request(Self.command("b"), now: Self.t0)
+        _ = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)
+        _ = queue.request(Self.command("c"), now: Self.t0)
+        // a and b are in the session's plan; c waits in the queue.
+        let effects = queue.forget(now: Self.t0)
+        #expect(Self.results(effects) == ["c:cancelled"], "\(Self.results(effects))")
+        #expect(!Self.results(effects).contains { $0.hasPrefix("a") || $0.hasPrefix("b") }, "planned commands are cancelled when they end")
+        #expect(queue.forget(now: Self.t0).isEmpty, "forgetting twice changes nothing")
+    }
+
     @Test func sessionWithNothingQueuedStillGetsAnEndOfPlan() {
         var queue = Self.cwmpQueue()
         let effects = queue.presence(Self.presence(.sessionOpened), sessionID: "s1", deviceProtocol: .cwmp, tenantID: "t1", now: Self.t0)

@@ -49,14 +49,81 @@ public nonisolated struct Twinfleet_Bus_V1_CommandEnvelope: Sendable {
     set {event = .cancelled(newValue)}
   }
 
+  public var tagsChanged: Twinfleet_Bus_V1_DeviceTagsChanged {
+    get {
+      if case .tagsChanged(let v)? = event {return v}
+      return Twinfleet_Bus_V1_DeviceTagsChanged()
+    }
+    set {event = .tagsChanged(newValue)}
+  }
+
+  public var forgotten: Twinfleet_Bus_V1_DeviceForgotten {
+    get {
+      if case .forgotten(let v)? = event {return v}
+      return Twinfleet_Bus_V1_DeviceForgotten()
+    }
+    set {event = .forgotten(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Exactly one is set.
   public nonisolated enum OneOf_Event: Equatable, Sendable {
     case requested(Twinfleet_Bus_V1_CommandRequested)
     case cancelled(Twinfleet_Bus_V1_CommandCancelled)
+    case tagsChanged(Twinfleet_Bus_V1_DeviceTagsChanged)
+    case forgotten(Twinfleet_Bus_V1_DeviceForgotten)
 
   }
+
+  public init() {}
+}
+
+/// An operator added tags to a device or removed them; the twin applies changes in order.
+public nonisolated struct Twinfleet_Bus_V1_DeviceTagsChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The device; equals the record key.
+  public var deviceID: String = String()
+
+  public var tenantID: String = String()
+
+  /// Tags to add (a tag already present stays once).
+  public var add: [String] = []
+
+  /// Tags to remove (applied after `add`).
+  public var remove: [String] = []
+
+  /// User or system that asked.
+  public var requestedBy: String = String()
+
+  public var changedAtUs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// An operator forgot a device: the twin deletes it with its parameters, history, events and
+/// command view; the dispatcher cancels its unfinished commands. A device that connects again
+/// later starts as a new device.
+public nonisolated struct Twinfleet_Bus_V1_DeviceForgotten: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The device; equals the record key.
+  public var deviceID: String = String()
+
+  public var tenantID: String = String()
+
+  public var requestedBy: String = String()
+
+  public var forgottenAtUs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -527,7 +594,7 @@ fileprivate nonisolated let _protobuf_package = "twinfleet.bus.v1"
 
 nonisolated extension Twinfleet_Bus_V1_CommandEnvelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CommandEnvelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}requested\0\u{1}cancelled\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}requested\0\u{1}cancelled\0\u{3}tags_changed\0\u{1}forgotten\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -561,6 +628,32 @@ nonisolated extension Twinfleet_Bus_V1_CommandEnvelope: SwiftProtobuf.Message, S
           self.event = .cancelled(v)
         }
       }()
+      case 3: try {
+        var v: Twinfleet_Bus_V1_DeviceTagsChanged?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .tagsChanged(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .tagsChanged(v)
+        }
+      }()
+      case 4: try {
+        var v: Twinfleet_Bus_V1_DeviceForgotten?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .forgotten(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .forgotten(v)
+        }
+      }()
       default: break
       }
     }
@@ -580,6 +673,14 @@ nonisolated extension Twinfleet_Bus_V1_CommandEnvelope: SwiftProtobuf.Message, S
       guard case .cancelled(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     }()
+    case .tagsChanged?: try {
+      guard case .tagsChanged(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .forgotten?: try {
+      guard case .forgotten(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -587,6 +688,106 @@ nonisolated extension Twinfleet_Bus_V1_CommandEnvelope: SwiftProtobuf.Message, S
 
   public static func ==(lhs: Twinfleet_Bus_V1_CommandEnvelope, rhs: Twinfleet_Bus_V1_CommandEnvelope) -> Bool {
     if lhs.event != rhs.event {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Twinfleet_Bus_V1_DeviceTagsChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeviceTagsChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{3}tenant_id\0\u{1}add\0\u{1}remove\0\u{3}requested_by\0\u{3}changed_at_us\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.add) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.remove) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.changedAtUs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deviceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.deviceID, fieldNumber: 1)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 2)
+    }
+    if !self.add.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.add, fieldNumber: 3)
+    }
+    if !self.remove.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.remove, fieldNumber: 4)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 5)
+    }
+    if self.changedAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.changedAtUs, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Twinfleet_Bus_V1_DeviceTagsChanged, rhs: Twinfleet_Bus_V1_DeviceTagsChanged) -> Bool {
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.add != rhs.add {return false}
+    if lhs.remove != rhs.remove {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.changedAtUs != rhs.changedAtUs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Twinfleet_Bus_V1_DeviceForgotten: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeviceForgotten"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{3}tenant_id\0\u{3}requested_by\0\u{3}forgotten_at_us\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.forgottenAtUs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deviceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.deviceID, fieldNumber: 1)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 2)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 3)
+    }
+    if self.forgottenAtUs != 0 {
+      try visitor.visitSingularInt64Field(value: self.forgottenAtUs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Twinfleet_Bus_V1_DeviceForgotten, rhs: Twinfleet_Bus_V1_DeviceForgotten) -> Bool {
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.forgottenAtUs != rhs.forgottenAtUs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
