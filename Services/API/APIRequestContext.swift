@@ -64,6 +64,22 @@ extension Request {
         return nil
     }
 
+    /// Whether `If-Match` is present and names none of `etag` (nor `*`): the change must not happen.
+    func ifMatchFails(_ etag: String) -> Bool {
+        guard let header = headers[.ifMatch] else { return false }
+        return !Self.etags(header).contains { $0 == etag || $0 == "*" }
+    }
+
+    /// Whether `If-None-Match` names `etag` (or `*`): the client's copy is current.
+    func ifNoneMatchHolds(_ etag: String) -> Bool {
+        guard let header = headers[.ifNoneMatch] else { return false }
+        return Self.etags(header).contains { $0 == etag || $0 == "*" }
+    }
+
+    private static func etags(_ header: String) -> [String] {
+        header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
     /// An integer query parameter within `range`.
     func query(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let text = query(name) else { return fallback }

@@ -129,6 +129,18 @@ struct MeJSON: Codable, Sendable {
 struct PageJSON<Item: Codable & Sendable>: Codable, Sendable {
     var items: [Item]
     var nextCursor: String?
+
+    /// A page from `limit + 1` rows: the first `limit`, and the cursor after the last when there are more.
+    init<Row>(rows: [Row], limit: Int, cursor: (Row) -> String, item: (Row) -> Item) {
+        let page = rows.prefix(limit)
+        items = page.map(item)
+        nextCursor = rows.count > limit ? page.last.map(cursor) : nil
+    }
+
+    init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
 }
 
 struct AuditJSON: Codable, Sendable {
@@ -218,8 +230,7 @@ struct AccessRoutes {
     func listTenants(_ request: Request, context: APIRequestContext) async throws -> Response {
         let limit = try request.query("limit", default: 100, in: 1...1000)
         let rows = try await services.store.tenants(in: context.scope, after: request.query("cursor"), limit: limit + 1, logger: context.logger)
-        let page = Array(rows.prefix(limit))
-        return try APIJSON.response(PageJSON(items: page.map(TenantJSON.init), nextCursor: rows.count > limit ? page.last?.id : nil))
+        return try APIJSON.response(PageJSON(rows: rows, limit: limit, cursor: \.id, item: TenantJSON.init))
     }
 
     private func visibleTenant(_ id: String, context: APIRequestContext) async throws -> TenantRow {
@@ -265,8 +276,7 @@ struct AccessRoutes {
     func listUsers(_ request: Request, context: APIRequestContext) async throws -> Response {
         let limit = try request.query("limit", default: 100, in: 1...1000)
         let rows = try await services.store.users(in: context.scope, after: request.query("cursor"), limit: limit + 1, logger: context.logger)
-        let page = Array(rows.prefix(limit))
-        return try APIJSON.response(PageJSON(items: page.map(UserJSON.init), nextCursor: rows.count > limit ? page.last?.id : nil))
+        return try APIJSON.response(PageJSON(rows: rows, limit: limit, cursor: \.id, item: UserJSON.init))
     }
 
     private func visibleUser(_ id: String, context: APIRequestContext) async throws -> UserRow {
@@ -321,8 +331,7 @@ struct AccessRoutes {
     func listKeys(_ request: Request, context: APIRequestContext) async throws -> Response {
         let limit = try request.query("limit", default: 100, in: 1...1000)
         let rows = try await services.store.keys(in: context.scope, after: request.query("cursor"), limit: limit + 1, logger: context.logger)
-        let page = Array(rows.prefix(limit))
-        return try APIJSON.response(PageJSON(items: page.map { KeyJSON($0) }, nextCursor: rows.count > limit ? page.last?.id : nil))
+        return try APIJSON.response(PageJSON(rows: rows, limit: limit, cursor: \.id, item: { KeyJSON($0) }))
     }
 
     func createKey(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -365,7 +374,6 @@ struct AccessRoutes {
         let rows = try await services.store.auditLog(
             in: context.scope, before: cursor, actor: request.query("actor"), action: request.query("action"),
             from: try request.queryTime("from"), to: try request.queryTime("to"), limit: limit + 1, logger: context.logger)
-        let page = Array(rows.prefix(limit))
-        return try APIJSON.response(PageJSON(items: page.map(AuditJSON.init), nextCursor: rows.count > limit ? page.last.map { String($0.id) } : nil))
+        return try APIJSON.response(PageJSON(rows: rows, limit: limit, cursor: { String($0.id) }, item: AuditJSON.init))
     }
 }

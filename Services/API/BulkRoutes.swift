@@ -179,7 +179,7 @@ struct BulkRoutes {
     func transition(_ request: Request, context: APIRequestContext, to target: BulkState) async throws -> Response {
         let operation = try await load(context)
         let current = BulkJSON(operation)
-        if let match = request.headers[.ifMatch], match != "*", !match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == current.etag }) {
+        if request.ifMatchFails(current.etag) {
             throw APIProblem(.preconditionFailed, "the operation changed (now \(operation.state.rawValue), \(operation.queued) queued); read it again", headers: [.eTag: current.etag])
         }
         let allowed: Set<BulkState> = switch target {

@@ -131,7 +131,7 @@ struct CommandRoutes {
         let bytes = try await request.body.collect(upTo: services.maxBodyBytes)
         let body = bytes.readableBytes == 0 ? CancelJSON() : try APIJSON.decode(CancelJSON.self, from: bytes)
         let command = try await find(try context.parameter("commandId"), device: device, context: context)
-        if let match = request.headers[.ifMatch], match != "*", !match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == command.etag }) {
+        if request.ifMatchFails(command.etag) {
             throw APIProblem(.preconditionFailed, "the command changed (now \(command.status)); read it again", headers: [.eTag: command.etag])
         }
         guard !command.final else { throw APIProblem(.commandFinal, "the command is already \(command.status)") }

@@ -178,15 +178,20 @@ struct ControlStore: Sendable {
 
     /// Tenants among `ids` (nil: every tenant), by ID, after `cursor`.
     func tenants(in ids: [String]?, after cursor: String?, limit: Int, logger: Logger) async throws -> [TenantRow] {
+        try await tenants(Self.page(Self.tenantColumns, from: "tenants", tenantColumn: "id", tenants: ids, after: cursor, limit: limit), logger: logger)
+    }
+
+    /// One page of a table's rows in ID order (bytes, so the cursor means the same everywhere),
+    /// limited to the tenants (nil: all). Table and column names come from this file only.
+    private static func page(_ columns: String, from table: String, tenantColumn: String, tenants: [String]?, after cursor: String?, limit: Int) -> PostgresQuery {
         var bindings = PostgresBindings()
         bindings.append(cursor ?? "")
         bindings.append(limit)
-        var sql = "SELECT \(Self.tenantColumns) FROM tenants WHERE id > $1"
-        if let ids {
-            bindings.append(ids)
-            sql += " AND id = ANY($3)"
-        }
-        return try await tenants(PostgresQuery(unsafeSQL: sql + " ORDER BY id COLLATE \"C\" LIMIT $2", binds: bindings), logger: logger)
+        bindings.append(tenants)
+        return PostgresQuery(unsafeSQL: """
+            SELECT \(columns) FROM \(table) WHERE id COLLATE "C" > $1 AND ($3::text[] IS NULL OR \(tenantColumn) = ANY($3))
+            ORDER BY id COLLATE "C" LIMIT $2
+            """, binds: bindings)
     }
 
     private func tenants(_ query: PostgresQuery, logger: Logger) async throws -> [TenantRow] {
@@ -224,15 +229,7 @@ struct ControlStore: Sendable {
     }
 
     func users(in tenants: [String]?, after cursor: String?, limit: Int, logger: Logger) async throws -> [UserRow] {
-        var bindings = PostgresBindings()
-        bindings.append(cursor ?? "")
-        bindings.append(limit)
-        var sql = "SELECT \(Self.userColumns) FROM api_users WHERE id > $1"
-        if let tenants {
-            bindings.append(tenants)
-            sql += " AND tenant_id = ANY($3)"
-        }
-        return try await users(PostgresQuery(unsafeSQL: sql + " ORDER BY id COLLATE \"C\" LIMIT $2", binds: bindings), logger: logger)
+        try await users(Self.page(Self.userColumns, from: "api_users", tenantColumn: "tenant_id", tenants: tenants, after: cursor, limit: limit), logger: logger)
     }
 
     private func users(_ query: PostgresQuery, logger: Logger) async throws -> [UserRow] {
@@ -295,15 +292,7 @@ struct ControlStore: Sendable {
     }
 
     func keys(in tenants: [String]?, after cursor: String?, limit: Int, logger: Logger) async throws -> [KeyRow] {
-        var bindings = PostgresBindings()
-        bindings.append(cursor ?? "")
-        bindings.append(limit)
-        var sql = "SELECT \(Self.keyColumns) FROM api_keys WHERE id > $1"
-        if let tenants {
-            bindings.append(tenants)
-            sql += " AND tenant_id = ANY($3)"
-        }
-        return try await keys(PostgresQuery(unsafeSQL: sql + " ORDER BY id LIMIT $2", binds: bindings), logger: logger)
+        try await keys(Self.page(Self.keyColumns, from: "api_keys", tenantColumn: "tenant_id", tenants: tenants, after: cursor, limit: limit), logger: logger)
     }
 
     private func keys(_ query: PostgresQuery, logger: Logger) async throws -> [KeyRow] {

@@ -211,7 +211,7 @@ struct DeviceRoutes {
         // (last contact, desired values, pending commands), and differs per `path`.
         let body = try APIJSON.bytes(twin)
         let etag = "\"" + SHA256.hash(data: body).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+        if request.ifNoneMatchHolds(etag) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
         return Reply(status: .ok, headers: [.eTag: etag], body: body).response

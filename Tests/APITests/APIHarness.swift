@@ -177,3 +177,19 @@ struct APIClient: Sendable {
         return APIResponse(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
     }
 }
+
+/// Runs a program to its end; its exit status and everything it wrote (stdout and stderr).
+func runProgram(_ path: String, _ arguments: [String], environment extra: [String: String] = [:], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -30,21 +30,10 @@ import TestSupport
         }
         #expect(blocks.count >= 5)
         let script = "set -euo pipefail\n" + blocks.joined(separator: "\n")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TWINFLEET_API"] = "http://127.0.0.1:\(harness.apiPort)"
-        environment["API_BOOTSTRAP_KEY"] = harness.adminKey
-        environment["WEBHOOK_URL"] = "http://127.0.0.1:\(receiver.port)/hook"
-        environment["WEBHOOK_INBOX"] = inbox.path
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "docs/API.md failed:\n\(String(decoding: data, as: UTF8.self))\n\(harness.logs)")
+        let (status, output) = try runProgram("/bin/bash", ["-c", script], environment: [
+            "TWINFLEET_API": "http://127.0.0.1:\(harness.apiPort)", "API_BOOTSTRAP_KEY": harness.adminKey,
+            "WEBHOOK_URL": "http://127.0.0.1:\(receiver.port)/hook", "WEBHOOK_INBOX": inbox.path,
+        ])
+        #expect(status == 0, "docs/API.md failed:\n\(output)\n\(harness.logs)")
     }
 }
