@@ -119,7 +119,7 @@ let package = Package(
         tests("HTTPAuthTests", deps: ["HTTPAuth"]),
         tests("APIAccessTests", deps: ["APIAccess"]),
         tests("APITests", deps: ["TestSupport", "APIAccess", "BusContracts", "TwinfleetModel", "Kafka", asyncHTTPClient, nio, .product(name: "NIOHTTP1", package: "swift-nio"),
-            hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), logging, protobuf]),
+            hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, protobuf]),
         tests("FleetQueryTests", deps: ["FleetQuery"]),
         tests("CWMPIngressTests", deps: ["TestSupport", "BusContracts", "Kafka", "HTTPAuth", asyncHTTPClient, protobuf, nio, .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         tests("USPSessionTests", deps: ["USPSession", "USPCodec", "BusContracts", "TwinfleetModel", protobuf]),

@@ -30,7 +30,21 @@ final class APIHarness: @unchecked Sendable {
         self.producer = producer
     }
 
+    /// Two harnesses at a time: each runs a twin-store and one or more api processes, and the
+    /// suite's other targets run alongside; a two-core CI machine must not drown in processes.
+    static let slots = TestSlots(2)
+
     static func start(apiVariables: [String: String] = [:]) async throws -> APIHarness {
+        await slots.acquire()
+        do {
+            return try await launch(apiVariables: apiVariables)
+        } catch {
+            await slots.release()
+            throw error
+        }
+    }
+
+    private static func launch(apiVariables: [String: String]) async throws -> APIHarness {
         let environment = try TestEnvironment.current()
         let databases = try await TestDatabases.create(shards: 2, in: environment)
         let harness = APIHarness(environment: environment, databases: databases,
@@ -99,6 +113,7 @@ final class APIHarness: @unchecked Sendable {
             _ = await process.waitForExit(timeout: .seconds(20))
         }
         await producer.shutdown()
+        await Self.slots.release()
     }
 
     var logs: String { "--- api\n\(api?.standardErrorTail ?? "")\n--- twin-store\n\(twinStore?.standardErrorTail ?? "")" }
@@ -192,4 +207,24 @@ func runProgram(_ path: String, _ arguments: [String], environment extra: [Strin
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// A counting semaphore for tests.
+actor TestSlots {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = count }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
 }

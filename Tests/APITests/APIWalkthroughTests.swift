@@ -30,10 +30,13 @@ import TestSupport
         }
         #expect(blocks.count >= 5)
         let script = "set -euo pipefail\n" + blocks.joined(separator: "\n")
-        let (status, output) = try runProgram("/bin/bash", ["-c", script], environment: [
+        let work = inbox.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        // The walkthrough polls until things happen; five minutes is a generous bound.
+        let (status, output) = try runProgram("/usr/bin/timeout", ["300", "/bin/bash", "-c", script], environment: [
             "TWINFLEET_API": "http://127.0.0.1:\(harness.apiPort)", "API_BOOTSTRAP_KEY": harness.adminKey,
             "WEBHOOK_URL": "http://127.0.0.1:\(receiver.port)/hook", "WEBHOOK_INBOX": inbox.path,
-        ])
+        ], in: work)
         #expect(status == 0, "docs/API.md failed:\n\(output)\n\(harness.logs)")
     }
 }

@@ -22,7 +22,7 @@ import TwinfleetConfig
             onListening: { bound in port.withLockedValue { $0 = bound } })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
-            #expect(await eventually(timeout: .seconds(10)) { port.withLockedValue { $0 } != 0 })
+            #expect(await eventually(timeout: .seconds(60)) { port.withLockedValue { $0 } != 0 })
             let base = "http://127.0.0.1:\(port.withLockedValue { $0 })"
             func get(_ path: String) async throws -> (Int, String) {
                 let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + path), timeout: .seconds(5))
