@@ -64,6 +64,21 @@ extension Request {
         return nil
     }
 
+    /// `Idempotency-Key`, if sent (1 to 255 characters).
+    func idempotencyKey() throws -> String? {
+        guard let key = headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
+        guard !key.isEmpty, key.utf8.count <= 255 else { throw APIProblem.field("Idempotency-Key", "must be 1 to 255 characters", kind: .badRequest) }
+        return key
+    }
+
+    /// `from` and `to` query times; `to` defaults to now, `from` to a week before `to`.
+    func timeRange() throws -> (from: Date, to: Date) {
+        let to = try queryTime("to") ?? Date()
+        let from = try queryTime("from") ?? to.addingTimeInterval(-7 * 86_400)
+        guard from <= to else { throw APIProblem.field("from", "must not be after to", kind: .badRequest) }
+        return (from, to)
+    }
+
     /// Whether `If-Match` is present and names none of `etag` (nor `*`): the change must not happen.
     func ifMatchFails(_ etag: String) -> Bool {
         guard let header = headers[.ifMatch] else { return false }

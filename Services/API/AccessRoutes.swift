@@ -196,6 +196,10 @@ struct AccessRoutes {
         return trimmed
     }
 
+    static func checkEmail(_ email: String?) throws {
+        if let email, email.count > 254 || !email.contains("@") { throw APIProblem.field("/email", "is not an email address") }
+    }
+
     static func role(_ text: String, field: String) throws -> Role {
         guard let role = Role(rawValue: text) else {
             throw APIProblem.field(field, "must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -298,7 +302,7 @@ struct AccessRoutes {
         let name = try Self.name(body.name, field: "/name")
         let role = try Self.role(body.role, field: "/role")
         guard caller.role.mayGrant(role) else { throw APIProblem(.forbidden, "a \(caller.role.rawValue) cannot create a \(role.rawValue)") }
-        if let email = body.email, email.count > 254 || !email.contains("@") { throw APIProblem.field("/email", "is not an email address") }
+        try Self.checkEmail(body.email)
         let tenant = body.tenantId ?? caller.tenantID
         guard context.sees(tenant: tenant), try await services.store.tenant(tenant, logger: context.logger) != nil else {
             throw APIProblem.field("/tenantId", "no tenant \(tenant) in your scope")
@@ -318,7 +322,7 @@ struct AccessRoutes {
         guard caller.role.mayGrant(role ?? row.role) else { throw APIProblem(.forbidden, "a \(caller.role.rawValue) cannot manage a \((role ?? row.role).rawValue)") }
         if row.id == caller.userID, body.disabled == true || role != nil { throw APIProblem(.forbidden, "you cannot disable yourself or change your own role") }
         let name = try body.name.map { try Self.name($0, field: "/name") }
-        if let email = body.email, email.count > 254 || !email.contains("@") { throw APIProblem.field("/email", "is not an email address") }
+        try Self.checkEmail(body.email)
         guard let updated = try await services.store.updateUser(row.id, name: name, email: body.email, role: role, disabled: body.disabled,
                                                                 expected: try Self.ifMatch(request), logger: context.logger) else {
             throw APIProblem(.preconditionFailed, "user \(row.id) changed; read it again", headers: [.eTag: UserJSON(row).etag])

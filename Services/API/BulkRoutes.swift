@@ -141,8 +141,7 @@ struct BulkRoutes {
         if body.limit != nil { throw APIProblem.field("/limit", "applies to dry runs only") }
         if body.cursor != nil { throw APIProblem.field("/cursor", "applies to dry runs only") }
         let (filter, template) = try await prepare(body, context: context)
-        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-        if let key, key.isEmpty || key.utf8.count > 255 { throw APIProblem.field("Idempotency-Key", "must be 1 to 255 characters", kind: .badRequest) }
+        let key = try request.idempotencyKey()
         return try await Idempotency.run(key: key.map { "bulk:\($0)" }, tenant: caller.tenantID, request: try APIJSON.bytes(body),
                                          store: services.store, context: context) {
             let operation = BulkOperation(

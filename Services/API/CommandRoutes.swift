@@ -85,10 +85,7 @@ struct CommandRoutes {
         }
         let now = Date()
         var command = try services.builder.build(body, protocol: deviceProtocol, now: now)
-        let idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key")!]
-        if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 {
-            throw APIProblem.field("Idempotency-Key", "must be 1 to 255 characters", kind: .badRequest)
-        }
+        let idempotencyKey = try request.idempotencyKey()
         command.deviceID = device.deviceID
         command.tenantID = device.tenantID
         command.createdAtUs = now.unixMicroseconds

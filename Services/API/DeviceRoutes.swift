@@ -220,9 +220,7 @@ struct DeviceRoutes {
     func history(_ request: Request, context: APIRequestContext) async throws -> Response {
         let device = try await Self.device(context.parameter("deviceId"), context: context, services: services)
         guard let path = request.query("path") else { throw APIProblem.field("path", "is required", kind: .badRequest) }
-        let to = try request.queryTime("to") ?? Date()
-        let from = try request.queryTime("from") ?? to.addingTimeInterval(-7 * 86_400)
-        guard from <= to else { throw APIProblem.field("from", "must not be after to", kind: .badRequest) }
+        let (from, to) = try request.timeRange()
         let entries = try await services.reader.history(device.deviceID, path: path, from: from, to: to, logger: context.logger)
         return try APIJSON.response(HistoryJSON(path: path, from: from, to: to, items: entries.map {
             HistoryJSON.Entry(at: $0.changedAt, type: $0.value?.type.rawValue, value: $0.value?.wireString)
@@ -241,9 +239,7 @@ struct DeviceRoutes {
 
     func events(_ request: Request, context: APIRequestContext) async throws -> Response {
         let device = try await Self.device(context.parameter("deviceId"), context: context, services: services)
-        let to = try request.queryTime("to") ?? Date()
-        let from = try request.queryTime("from") ?? to.addingTimeInterval(-7 * 86_400)
-        guard from <= to else { throw APIProblem.field("from", "must not be after to", kind: .badRequest) }
+        let (from, to) = try request.timeRange()
         let events = try await services.reader.events(device.deviceID, from: from, to: to, logger: context.logger)
         return try APIJSON.response(EventsJSON(items: events.map { EventsJSON.Entry(at: $0.at, kind: $0.kind, detail: $0.detail) }))
     }

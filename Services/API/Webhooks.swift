@@ -46,6 +46,7 @@ final class WebhookFanout: Service, Sendable {
     let twinChangesTopic: String
     let store: WebhookStore
     let control: ControlStore
+    let group: String
     let logger: Logger
 
     init(kafka: KafkaConfiguration, twinChangesTopic: String, resultsTopic: String, group: String, store: WebhookStore, control: ControlStore, logger: Logger) {
@@ -59,7 +60,6 @@ final class WebhookFanout: Service, Sendable {
         self.logger = logger
         self.group = group
     }
-    let group: String
 
     /// A subscription with the tenants whose devices it covers (nil: every tenant).
     struct Target: Sendable {
