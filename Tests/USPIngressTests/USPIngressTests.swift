@@ -135,6 +135,10 @@ import Glibc
         let gets = await agent.received.filter { $0.header.msgType == .get && $0.header.msgID.contains("refresh-1") }
         #expect(gets.count >= 3, "expected chunked Gets, saw \(gets.count)")
         #expect(await agent.received.contains { $0.header.msgType == .getSupportedDm })
+        // The result and the reports travel on different topics: the result can be read first.
+        try await tap.wait("the last full-sync report of refresh-1", timeout: .seconds(60)) { records in
+            Self.events(records, topic: ingress.events, device: device).contains { $0.parameterReport.commandID == "refresh-1" && $0.parameterReport.finalChunk }
+        }
         let reports = Self.events(await tap.records, topic: ingress.events, device: device).filter { $0.parameterReport.commandID == "refresh-1" }
         #expect(reports.allSatisfy { $0.parameterReport.fullSyncRoot == "Device." })
         #expect(reports.contains { $0.parameterReport.finalChunk })
