@@ -45,6 +45,7 @@ let package = Package(
         .executable(name: "twinfleet-command-dispatcher", targets: ["CommandDispatcher"]),
         .executable(name: "twinfleet-usp-ingress", targets: ["USPIngress"]),
         .executable(name: "twinfleet-api", targets: ["API"]),
+        .executable(name: "twinfleet-cpe-sim", targets: ["CPESim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -86,6 +87,9 @@ let package = Package(
         shared("USPCodec", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         shared("USPSession", deps: ["USPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         shared("FleetQuery", deps: [], exclude: ["LANGUAGE.md"]),
+        shared("DeviceSim", deps: ["CWMPCodec", "HTTPAuth", "USPCodec", "MQTT", "DataModel", "TwinfleetModel", asyncHTTPClient, hummingbird, crypto, protobuf,
+            .product(name: "WSClient", package: "swift-websocket"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            nio, nioPosix, nioLocks, logging, metrics]),
         shared("Twin", deps: ["FleetQuery", "ShardedPostgres", "BusContracts", "TwinfleetModel", "Kafka", postgres, protobuf, logging, lifecycle]),
         shared("Dispatcher", deps: ["ShardedPostgres", "BusContracts", "Kafka", "Twin", "FleetQuery", "TwinfleetModel", postgres, protobuf, logging, metrics, lifecycle, nioLocks]),
         service("CommandDispatcher", deps: ["Dispatcher", "ShardedPostgres", "Kafka", "BusContracts", "ServiceRuntime", "TwinfleetConfig", logging, lifecycle]),
@@ -112,7 +116,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"), nio, nioLocks, asyncHTTPClient, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Tools/DevTool"),
 
-        .target(name: "TestSupport", dependencies: ["Kafka", "ShardedPostgres", "CWMPCodec", "BusContracts", "HTTPAuth", "TwinfleetModel", "USPCodec", "MQTT", protobuf,
+        .executableTarget(name: "CPESim", dependencies: ["DeviceSim", "ServiceRuntime", argumentParser, hummingbird, logging], path: "Tools/CPESim"),
+
+        .target(name: "TestSupport", dependencies: ["DeviceSim", "Kafka", "ShardedPostgres", "CWMPCodec", "BusContracts", "HTTPAuth", "TwinfleetModel", "USPCodec", "MQTT", protobuf,
             .product(name: "WSClient", package: "swift-websocket"), .product(name: "NIOSSL", package: "swift-nio-ssl"), asyncHTTPClient, hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), postgres, logging, nioPosix], path: "Tests/TestSupport"),
         tests("TwinfleetModelTests", deps: ["TwinfleetModel"]),
         tests("CWMPSessionTests", deps: ["CWMPSession", "CWMPCodec", "BusContracts", "TwinfleetModel", protobuf]),

@@ -58,6 +58,7 @@ tf_log "migrations applied to twinfleet_control and 2 shards"
 # Every service executable that exists (Services/*, except the dev broker started above), each
 # with its own operations port from 8081 up.
 port=8081
+OPS_PORTS=()
 for service in $(cd "$TF_ROOT/Services" && ls); do
   [ "$service" = DevKafka ] && continue
   # CWMPIngress → twinfleet-cwmp-ingress; TwinStore → twinfleet-twin-store.
@@ -66,9 +67,27 @@ for service in $(cd "$TF_ROOT/Services" && ls); do
   # Ingress instances are cwmp-0 / usp-0: the dev broker creates their delivery inboxes.
   HTTP_PORT=$port INSTANCE_ID="$(echo "$product" | sed 's/^twinfleet-//; s/-ingress$//')-0" setsid "$TF_BIN/$product" >"$DATA/$product.log" 2>&1 &
   TF_PIDS+=($!)
+  OPS_PORTS+=("$port")
   tf_log "$product: http://127.0.0.1:$port/health/ready (log .data/$product.log)"
   port=$((port + 1))
 done
+
+# A small mixed fleet of simulated devices, so twins appear at once: TWINFLEET_SIM_CWMP TR-069
+# CPEs and TWINFLEET_SIM_USP TR-369 agents (a third of them on MQTT); 0 and 0 for none.
+SIM_CWMP="${TWINFLEET_SIM_CWMP:-20}" SIM_USP="${TWINFLEET_SIM_USP:-10}"
+if ((SIM_CWMP + SIM_USP > 0)); then
+  for ops in "${OPS_PORTS[@]}"; do
+    for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$ops/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+  done
+  setsid "$TF_BIN/twinfleet-cpe-sim" --cwmp "$SIM_CWMP" --usp "$SIM_USP" --mqtt-share 0.3 --mqtt-port "${MQTT_PORT:-1883}" \
+    --acs-url "http://127.0.0.1:$CWMP_PORT/" --cwmp-username "$CWMP_USERNAME" --cwmp-password "$CWMP_PASSWORD" \
+    --cr-username "$CWMP_CR_USERNAME" --cr-password "$CWMP_CR_PASSWORD" --usp-url "ws://127.0.0.1:${USP_WS_PORT:-8090}/usp" \
+    --inform-interval "${TWINFLEET_SIM_INFORM_INTERVAL:-60}" --wifi-degrade-share 0.1 --firmware-failure-share 0.1 \
+    --data-models "$TF_ROOT/../shared/specs/data-models" --metrics-port "${SIM_METRICS_PORT:-8099}" --firmware-port "${SIM_FIRMWARE_PORT:-8098}" \
+    >"$DATA/twinfleet-cpe-sim.log" 2>&1 &
+  TF_PIDS+=($!)
+  tf_log "cpe-sim: $SIM_CWMP CWMP + $SIM_USP USP devices (log .data/twinfleet-cpe-sim.log, metrics http://127.0.0.1:${SIM_METRICS_PORT:-8099}/metrics, firmware http://127.0.0.1:${SIM_FIRMWARE_PORT:-8098}/firmware/<version>.bin)"
+fi
 
 tf_log "public API: http://127.0.0.1:$API_PORT/v1/openapi.json — admin key: \$API_BOOTSTRAP_KEY in .data/env"
 tf_log "dev broker health: http://127.0.0.1:${DEVKAFKA_HTTP_PORT:-19092}/health/ready"

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Logging
@@ -8,11 +9,16 @@ import SwiftProtobuf
 import USPCodec
 import WSClient
 
-/// A TR-369 agent for tests: connects to a controller over a real WebSocket (`v1.usp`), answers
-/// Get, Set, Add, Delete, Operate and GetSupportedDM from its own data model, keeps a real
-/// subscription table, and sends Boot!, ValueChange and OperationComplete notifications.
+/// A TR-369 agent: connects to a controller over a real WebSocket (`v1.usp`) or MQTT (5 or
+/// 3.1.1), answers Get, Set, Add, Delete, Operate and GetSupportedDM from its own data model,
+/// keeps a real subscription table, and sends Boot!, ValueChange and OperationComplete
+/// notifications. With ``rebootTime`` set it really reboots on `Device.Reboot()`,
+/// `Device.FactoryReset()` and firmware activation (disconnects, reconnects, sends Boot!), and
+/// `FirmwareImage.{i}.Download()` fetches the image over HTTP and checks its size and checksum.
 /// Everything it receives is kept for assertions.
-public actor TestUSPAgent {
+///
+/// The tests' agent and every USP device of `twinfleet-cpe-sim` are this type.
+public actor SimulatedUSPAgent {
     public nonisolated let endpointID: String
     public nonisolated let controllerID: String
     /// The data model: full parameter path → value.
@@ -42,11 +48,63 @@ public actor TestUSPAgent {
     private var task: Task<Void, Never>?
     private var counter = 0
     private var asyncRequests = 0
+    /// How long a reboot keeps the agent away; nil: reboot commands are acknowledged only.
+    public var rebootTime: Duration?
+    public var behaviour = SimBehaviour()
+    /// Boot! events sent.
+    public private(set) var boots = 0
+    private var client: HTTPClient = .shared
+    /// How the agent last connected, to reconnect after a reboot.
+    private var reconnect: (@Sendable (SimulatedUSPAgent) async throws -> Void)?
+    private let initialParameters: [String: String]
 
     public init(endpointID: String, controllerID: String, parameters: [String: String]) {
         self.endpointID = endpointID
         self.controllerID = controllerID
         self.parameters = parameters
+        self.initialParameters = parameters
+    }
+
+    /// An agent with a model from ``SimModelBuilder``: values, the types GetSupportedDM
+    /// reports, and read-only parameters a Set refuses.
+    public init(endpointID: String, controllerID: String, model: [String: SimParameter], rebootTime: Duration? = nil,
+                behaviour: SimBehaviour = SimBehaviour(), client: HTTPClient = .shared) {
+        self.endpointID = endpointID
+        self.controllerID = controllerID
+        self.parameters = model.mapValues(\.value)
+        self.initialParameters = self.parameters
+        var types: [String: Usp_GetSupportedDMResp.ParamValueType] = [:]
+        var readOnly: Set<String> = []
+        for (path, parameter) in model {
+            types[Self.generic(path)] = Self.uspType(parameter.type)
+            if !parameter.writable { readOnly.insert(path) }
+        }
+        self.types = types
+        self.readOnly = readOnly
+        self.rebootTime = rebootTime
+        self.behaviour = behaviour
+        self.client = client
+    }
+
+    static func uspType(_ type: String) -> Usp_GetSupportedDMResp.ParamValueType {
+        switch type {
+        case "boolean": .paramBoolean
+        case "int": .paramInt
+        case "unsignedInt": .paramUnsignedInt
+        case "long": .paramLong
+        case "unsignedLong": .paramUnsignedLong
+        case "dateTime": .paramDateTime
+        case "base64": .paramBase64
+        case "hexBinary": .paramHexBinary
+        case "decimal": .paramDecimal
+        default: .paramString
+        }
+    }
+
+    /// `Device.WiFi.SSID.2.Enable` → `Device.WiFi.SSID.{i}.Enable`.
+    static func generic(_ path: String) -> String {
+        path.split(separator: ".", omittingEmptySubsequences: false)
+            .map { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? "{i}" : String($0) }.joined(separator: ".")
     }
 
     /// A small TR-181 device.
@@ -74,11 +132,18 @@ public actor TestUSPAgent {
 
     /// Connects to `ws://127.0.0.1:<port><path>`; returns once the WebSocket is open.
     public func connect(port: Int, path: String = "/usp", sendEID: Bool = true, sendConnectRecord: Bool = true, tls: TLSConfiguration? = nil) async throws {
+        try await connect(url: "\(tls == nil ? "ws" : "wss")://127.0.0.1:\(port)\(path)", sendEID: sendEID, sendConnectRecord: sendConnectRecord, tls: tls)
+    }
+
+    /// Connects to a controller's WebSocket URL (`ws://host:port/usp`); returns once the
+    /// WebSocket is open.
+    public func connect(url base: String, sendEID: Bool = true, sendConnectRecord: Bool = true, tls: TLSConfiguration? = nil) async throws {
         closed = false
+        reconnect = { agent in try await agent.connect(url: base, sendEID: sendEID, sendConnectRecord: sendConnectRecord, tls: tls) }
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = "v1.usp"
         let query = sendEID ? "?eid=" + (endpointID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? endpointID) : ""
-        let url = "\(tls == nil ? "ws" : "wss")://127.0.0.1:\(port)\(path)\(query)"
+        let url = base + query
         let (opened, signal) = AsyncStream<Bool>.makeStream()
         let logger = Logger(label: "test-usp-agent")
         task = Task {
@@ -100,7 +165,7 @@ public actor TestUSPAgent {
             signal.finish()
         }
         var iterator = opened.makeAsyncIterator()
-        guard await iterator.next() == true else { throw TestAgentError.refused }
+        guard await iterator.next() == true else { throw SimAgentError.refused }
         if sendConnectRecord {
             var record = baseRecord()
             record.websocketConnect = UspRecord_WebSocketConnectRecord()
@@ -119,7 +184,7 @@ public actor TestUSPAgent {
     public func waitUntilClosed(timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !closed {
-            guard ContinuousClock.now < deadline else { throw TestAgentError.timeout("connection still open") }
+            guard ContinuousClock.now < deadline else { throw SimAgentError.timeout("connection still open") }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
@@ -135,6 +200,7 @@ public actor TestUSPAgent {
     /// with a `/reply-to=` suffix instead of a Response Topic.
     public func connectMQTT(port: Int, controllerTopic: String, version5: Bool = true, sendConnectRecord: Bool = true) async throws {
         closed = false
+        reconnect = { agent in try await agent.connectMQTT(port: port, controllerTopic: controllerTopic, version5: version5, sendConnectRecord: sendConnectRecord) }
         let agentTopic = "usp/agent/" + endpointID.replacingOccurrences(of: ":", with: "_")
         var configuration = MQTTClient.Configuration(host: "127.0.0.1", port: port, clientID: "agent-" + UUID().uuidString.prefix(12))
         configuration.version5 = version5
@@ -167,7 +233,7 @@ public actor TestUSPAgent {
     /// Sends an MQTTConnectRecord naming the agent's topic (as an agent does after every
     /// connection to the broker).
     public func sendMQTTConnect() async throws {
-        guard case .mqtt(_, _, let agentTopic, let version5)? = transport else { throw TestAgentError.notConnected }
+        guard case .mqtt(_, _, let agentTopic, let version5)? = transport else { throw SimAgentError.notConnected }
         var record = baseRecord()
         var connect = UspRecord_MQTTConnectRecord()
         connect.version = version5 ? .v5 : .v311
@@ -212,7 +278,7 @@ public actor TestUSPAgent {
                 try client.publish(controllerTopic + "/reply-to=" + agentTopic, payload: bytes)
             }
         case nil:
-            throw TestAgentError.notConnected
+            throw SimAgentError.notConnected
         }
     }
 
@@ -239,11 +305,12 @@ public actor TestUSPAgent {
 
     /// Sends a `Device.Boot!` event on the Boot! subscription (with send_resp); returns its msg_id.
     @discardableResult
-    public func sendBoot(cause: String = "LocalReboot", commandKey: String = "") async throws -> String {
+    public func sendBoot(cause: String = "LocalReboot", commandKey: String = "", firmwareUpdated: Bool = false) async throws -> String {
+        boots += 1
         var event = Usp_Notify.Event()
         event.objPath = "Device."
         event.eventName = "Boot!"
-        event.params = ["Cause": cause, "CommandKey": commandKey, "FirmwareUpdated": "false",
+        event.params = ["Cause": cause, "CommandKey": commandKey, "FirmwareUpdated": firmwareUpdated ? "true" : "false",
                         "ParameterMap": "{\"Device.DeviceInfo.SoftwareVersion\":\"\(parameters["Device.DeviceInfo.SoftwareVersion"] ?? "")\"}"]
         return try await notify(.event(event), subscription: subscriptionID(notifType: "Event", containing: "Device.Boot!") ?? "boot", sendResp: true)
     }
@@ -306,7 +373,7 @@ public actor TestUSPAgent {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let found = received.first(where: predicate) { return found }
-            guard ContinuousClock.now < deadline else { throw TestAgentError.timeout(what) }
+            guard ContinuousClock.now < deadline else { throw SimAgentError.timeout(what) }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
@@ -323,6 +390,10 @@ public actor TestUSPAgent {
             guard let message = try? Usp_Msg(serializedBytes: body.payload) else { return }
             received.append(message)
             guard answersRequests, case .request(let request)? = message.body.msgBody, let kind = request.reqType else { return }
+            if case .operate(let operate) = kind, let rebootTime, let special = await device(operate, msgID: message.header.msgID, rebootTime: rebootTime) {
+                try? await send(special, answer: true)
+                return
+            }
             var answers = [answer(kind, msgID: message.header.msgID)]
             if case .operate(let operate) = kind, operate.command.hasSuffix("Async()") {
                 answers.append(completion(of: operate))
@@ -545,8 +616,148 @@ public actor TestUSPAgent {
     }
 }
 
-public enum TestAgentError: Error {
+public enum SimAgentError: Error {
     case refused
     case notConnected
     case timeout(String)
+}
+
+// MARK: Device behaviour: reboots, factory resets and firmware
+
+extension SimulatedUSPAgent {
+    /// The answer to an Operate the agent carries out as a device would (reboot, factory reset,
+    /// firmware download and activation), with the work scheduled after the answer; nil for
+    /// any other command.
+    fileprivate func device(_ operate: Usp_Operate, msgID: String, rebootTime: Duration) async -> Usp_Msg? {
+        let command = operate.command
+        var result = Usp_OperateResp.OperationResult()
+        result.executedCommand = command
+        result.reqOutputArgs = Usp_OperateResp.OperationResult.OutputArgs()
+        switch command {
+        case "Device.Reboot()":
+            Task { await self.reboot(after: rebootTime, cause: "RemoteReboot", commandKey: operate.commandKey, firmwareUpdated: false) }
+        case "Device.FactoryReset()":
+            Task {
+                await self.resetModel()
+                await self.reboot(after: rebootTime, cause: "RemoteFactoryReset", commandKey: operate.commandKey, firmwareUpdated: false)
+            }
+        default:
+            guard command.hasPrefix("Device.DeviceInfo.FirmwareImage."), command.hasSuffix(".Download()") || command.hasSuffix(".Activate()") else { return nil }
+            let image = String(command.dropLast(command.hasSuffix(".Download()") ? "Download()".count : "Activate()".count))
+            if command.hasSuffix(".Activate()") {
+                guard let version = parameters[image + "Version"], !version.isEmpty else {
+                    return error(msgID, code: 7022, "\(image) holds no firmware")
+                }
+                Task { await self.activate(image: image, version: version, rebootTime: rebootTime, commandKey: operate.commandKey) }
+            } else {
+                asyncRequests += 1
+                result.reqObjPath = "Device.LocalAgent.Request.\(asyncRequests)."
+                Task { await self.download(operate, image: image, rebootTime: rebootTime) }
+            }
+        }
+        var resp = Usp_OperateResp()
+        resp.operationResults = [result]
+        var message = Usp_Msg()
+        message.header.msgID = msgID
+        message.header.msgType = .operateResp
+        message.body.response.operateResp = resp
+        return message
+    }
+
+    private func resetModel() { parameters = initialParameters }
+
+    /// Drops the connection, stays away for `time`, reconnects and sends Boot!.
+    private func reboot(after time: Duration, cause: String, commandKey: String, firmwareUpdated: Bool) async {
+        try? await Task.sleep(for: .milliseconds(50))
+        switch transport {
+        case .webSocket?: await disconnect()
+        case .mqtt(let client, _, _, _)?:
+            client.stop()
+            await task?.value
+        case nil: break
+        }
+        try? await Task.sleep(for: time)
+        parameters["Device.DeviceInfo.UpTime"] = "0"
+        guard let reconnect else { return }
+        for attempt in 0..<30 {
+            do {
+                try await reconnect(self)
+                break
+            } catch {
+                try? await Task.sleep(for: .milliseconds(200 * (attempt + 1)))
+            }
+        }
+        // The controller sets up its subscriptions on connect; Boot! goes on the Boot! one.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while subscriptionID(notifType: "Event", containing: "Device.Boot!") == nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try? await sendBoot(cause: cause, commandKey: commandKey, firmwareUpdated: firmwareUpdated)
+    }
+
+    /// Fetches the image, checks size and checksum, stores it in the image slot; completes the
+    /// operation (OperationComplete) and, with AutoActivate, reboots into it.
+    private func download(_ operate: Usp_Operate, image: String, rebootTime: Duration) async {
+        let arguments = operate.inputArgs
+        var failure: (UInt32, String)?
+        var version = ""
+        do {
+            let bytes = try await SimFirmware.fetch(arguments["URL"] ?? "", username: arguments["Username"] ?? "", password: arguments["Password"] ?? "",
+                                                    client: client, timeout: .seconds(60))
+            if let size = arguments["FileSize"].flatMap(Int.init), size != bytes.count {
+                failure = (7022, "expected \(size) bytes, got \(bytes.count)")
+            } else if let sum = arguments["CheckSum"], !sum.isEmpty, SimFirmware.sha256(bytes) != sum.lowercased() {
+                failure = (7022, "checksum mismatch")
+            } else if let found = SimFirmware.version(of: bytes) {
+                version = found
+                if behaviour.firmwareInstallFails { failure = (7022, "install failed: flash write error") }
+            } else {
+                failure = (7022, "not a firmware image for this device")
+            }
+        } catch let error as SimFirmware.FetchError {
+            failure = (error.uspError, error.description)
+        } catch {
+            failure = (7022, "\(error)")
+        }
+        var complete = Usp_Notify.OperationComplete()
+        let command = operate.command
+        let dot = command.lastIndex(of: ".")!
+        complete.objPath = String(command[...dot])
+        complete.commandName = String(command[command.index(after: dot)...])
+        complete.commandKey = operate.commandKey
+        if let failure {
+            var commandFailure = Usp_Notify.OperationComplete.CommandFailure()
+            commandFailure.errCode = failure.0
+            commandFailure.errMsg = failure.1
+            complete.cmdFailure = commandFailure
+        } else {
+            parameters[image + "Version"] = version
+            parameters[image + "Available"] = "true"
+            parameters[image + "Status"] = "Available"
+            complete.reqOutputArgs = Usp_Notify.OperationComplete.OutputArgs()
+        }
+        let message = notifyMessage(.operComplete(complete), subscription: subscriptionID(notifType: "OperationComplete", containing: command) ?? "opc", sendResp: true)
+        try? await send(message)
+        if failure == nil, arguments["AutoActivate"] == "true" {
+            await activate(image: image, version: version, rebootTime: rebootTime, commandKey: operate.commandKey)
+        }
+    }
+
+    private func activate(image: String, version: String, rebootTime: Duration, commandKey: String) async {
+        parameters["Device.DeviceInfo.SoftwareVersion"] = version
+        parameters["Device.DeviceInfo.ActiveFirmwareImage"] = String(image.dropLast())
+        await reboot(after: rebootTime, cause: "RemoteReboot", commandKey: commandKey, firmwareUpdated: true)
+    }
+
+    /// Changes a value on the device and notifies it if a ValueChange subscription covers it.
+    public func changeLocally(_ path: String, to value: String) async throws {
+        if subscriptionID(notifType: "ValueChange", containing: path) != nil {
+            try await sendValueChange(path, value)
+        } else {
+            parameters[path] = value
+        }
+    }
+
+    /// True while connected.
+    public var isConnected: Bool { transport != nil && !closed }
 }

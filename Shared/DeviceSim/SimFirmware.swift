@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+
+/// The firmware images simulated devices install: a header naming the version, padded to a
+/// size. `FirmwareServer` serves them; devices fetch them over real HTTP, check size and
+/// checksum, and boot into the version the header names.
+public enum SimFirmware {
+    static let magic = "TWINFLEET-FIRMWARE version="
+
+    /// An image of `version`, `size` bytes long (at least the header).
+    public static func image(version: String, size: Int = 4096) -> [UInt8] {
+        var bytes = Array("\(magic)\(version)\n".utf8)
+        var filler: UInt8 = 0
+        while bytes.count < size {
+            bytes.append(filler)
+            filler &+= 31
+        }
+        return bytes
+    }
+
+    /// The version an image installs; nil for anything that is not an image.
+    public static func version(of image: [UInt8]) -> String? {
+        guard let newline = image.firstIndex(of: 0x0A), newline <= 200 else { return nil }
+        let header = String(decoding: image[..<newline], as: UTF8.self)
+        guard header.hasPrefix(magic) else { return nil }
+        let version = String(header.dropFirst(magic.count))
+        return version.isEmpty ? nil : version
+    }
+
+    /// The SHA-256 of an image, in lowercase hex.
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Why a transfer failed, with the CWMP fault code (TR-069 A.3.2.8) and the USP error
+    /// (7022, Command failure: TR-369 has no transfer-specific codes).
+    public struct FetchError: Error, CustomStringConvertible {
+        public let cwmpFault: UInt32
+        public let uspError: UInt32
+        public let description: String
+    }
+
+    /// Fetches `url` (http or https), with Basic credentials when given.
+    public static func fetch(_ url: String, username: String = "", password: String = "", client: HTTPClient, timeout: Duration) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: url)
+        if !username.isEmpty {
+            request.headers.add(name: "authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .init(timeout.components.seconds == 0 ? .seconds(1) : .seconds(timeout.components.seconds)))
+        } catch {
+            throw FetchError(cwmpFault: 9015, uspError: 7022, description: "cannot contact the file server: \(error)")
+        }
+        switch response.status.code {
+        case 200: break
+        case 401, 403: throw FetchError(cwmpFault: 9012, uspError: 7022, description: "the file server refused the credentials (\(response.status.code))")
+        default: throw FetchError(cwmpFault: 9016, uspError: 7022, description: "the file server answered \(response.status.code)")
+        }
+        do {
+            return Array(buffer: try await response.body.collect(upTo: 64 << 20))
+        } catch {
+            throw FetchError(cwmpFault: 9017, uspError: 7022, description: "the download did not complete: \(error)")
+        }
+    }
+}
