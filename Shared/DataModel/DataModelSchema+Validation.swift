@@ -142,3 +142,13 @@ extension DataModelSchema {
         !component.isEmpty && component.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 }
+
+extension DataModelSchema {
+    /// Checks a value a device reports against the syntax of the parameter at `path` (type,
+    /// ranges, enumeration, lengths, patterns), whether or not a controller may write it.
+    /// Returns nil when the model has no such parameter (vendor-specific or unknown).
+    public func checkReportedValue(path: ParameterPath, value text: String, protocol: DeviceProtocol) throws(ValidationError) -> ParameterValue? {
+        guard case .parameter(let definition)? = lookup(path, protocol: `protocol`) else { return nil }
+        return try ValueChecker(path: path.rawValue, syntax: definition.syntax).check(text)
+    }
+}

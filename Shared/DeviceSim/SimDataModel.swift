@@ -147,7 +147,11 @@ public final class SimModelBuilder: Sendable {
             let table = parameter.objectPath + name.dropLast("NumberOfEntries".count) + ".{i}."
             return String(layout[table] ?? 0)
         }
-        if syntax.isSecured || syntax.list != nil { return "" }
+        if let list = syntax.list {
+            // A list the standard says is never empty gets its first allowed item.
+            guard list.minItems > 0 else { return "" }
+            return syntax.value.enumeration.first ?? fit("item", syntax.value)
+        }
         if !syntax.value.enumeration.isEmpty {
             for preferred in ["Up", "Enabled", "Complete", "Associated", "Active", "Valid"] where syntax.value.enumeration.contains(preferred) {
                 return preferred
@@ -157,24 +161,46 @@ public final class SimModelBuilder: Sendable {
         switch syntax.type {
         case .boolean:
             return name == "Enable" || name == "Active" || name.hasSuffix("Enable") ? "true" : "false"
-        case .int, .long:
-            return String(syntax.value.ranges.first?.minimum.map { max($0, 0) } ?? 0)
-        case .unsignedInt, .unsignedLong:
+        case .int, .long, .unsignedInt, .unsignedLong:
             return String(syntax.value.ranges.first?.minimum.map { max($0, 0) } ?? 0)
         case .dateTime:
             return "0001-01-01T00:00:00Z"
-        case .base64, .hexBinary:
-            return ""
+        case .hexBinary:
+            // Lengths count bytes: two hex digits each.
+            return String(repeating: "00", count: minimumLength(syntax.value))
+        case .base64:
+            return Data(count: minimumLength(syntax.value)).base64EncodedString()
         case .decimal:
             return "0"
         case .string:
-            if name.hasSuffix("MACAddress") || name == "PhysAddress" { return "02:00:00:00:00:01" }
-            if name == "IPAddress" || name.hasSuffix("IPAddress") { return "192.168.1.1" }
-            if name == "SubnetMask" { return "255.255.255.0" }
-            if name == "Alias" { return "cpe-" + instance.split(separator: ".").suffix(2).joined(separator: "-") }
-            if name == "Name" { return instance.split(separator: ".").suffix(2).joined(separator: "") }
-            return ""
+            let text: String
+            switch name {
+            case _ where name.hasSuffix("MACAddress") || name == "PhysAddress": text = "02:00:00:00:00:01"
+            case _ where name.hasSuffix("IPAddress"): text = "192.168.1.1"
+            case "SubnetMask": text = "255.255.255.0"
+            case "Alias": text = "cpe-" + instance.split(separator: ".").suffix(2).joined(separator: "-")
+            case "Name": text = instance.split(separator: ".").suffix(2).joined(separator: "")
+            case "RegulatoryDomain": text = "US "
+            case "RootDataModelVersion": text = "2.19"
+            case "KeyPassphrase": text = "twinfleet-sim"
+            case "CID": text = "00D09E"
+            default: text = ""
+            }
+            return fit(text, syntax.value)
         }
+    }
+
+    /// The shortest length the syntax allows.
+    static func minimumLength(_ syntax: ValueSyntax) -> Int {
+        syntax.lengths.map(\.minimum).min() ?? 0
+    }
+
+    /// `text` cut to the longest allowed length or padded to the shortest.
+    static func fit(_ text: String, _ syntax: ValueSyntax) -> String {
+        guard let range = syntax.lengths.first(where: { $0.contains(text.count) }) ?? syntax.lengths.first else { return text }
+        if range.contains(text.count) { return text }
+        if let maximum = range.maximum, text.count > maximum { return String(text.prefix(maximum)) }
+        return text + String(repeating: "0", count: range.minimum - text.count)
     }
 
     /// A copy of the kind's template made one device's own: identity, firmware version,

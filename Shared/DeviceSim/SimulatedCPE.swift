@@ -50,6 +50,9 @@ public actor SimulatedCPE {
     public var behaviour: SimBehaviour
     /// The RPC method names the ACS sent, one list per session.
     public private(set) var sessions: [[String]] = []
+    /// The event codes of every accepted Inform (`M Reboot` with its command key as
+    /// `M Reboot:<key>`), one list per session.
+    public private(set) var informs: [[String]] = []
     /// Connection requests that passed authentication.
     public private(set) var connectionRequests = 0
     /// Connection requests refused (wrong credentials, no credentials).
@@ -59,6 +62,8 @@ public actor SimulatedCPE {
     /// Who runs the session a connection request asks for; by default the CPE itself.
     private var sessionRunner: (@Sendable (SimulatedCPE, [String]) async -> Void)?
     private var sessionInProgress = false
+    /// True while the device reboots: no session starts.
+    private var rebooting = false
     /// Work the CPE does after the session that asked for it: a reboot, a download, a reset.
     private var pendingActions: [PendingAction] = []
     /// TransferCompletes to send in the next session.
@@ -185,6 +190,11 @@ public actor SimulatedCPE {
     /// RPC names the ACS sent.
     @discardableResult
     public func session(events: [String] = ["1 BOOT"]) async throws -> [String] {
+        // One session at a time, and none while rebooting (a timer that fires meanwhile makes
+        // its session wait).
+        while sessionInProgress || rebooting { try await Task.sleep(for: .milliseconds(20)) }
+        // Only owed events (after a follow-up): none left, no session.
+        if events.isEmpty, owedEvents.isEmpty, transferCompletes.isEmpty { return [] }
         sessionInProgress = true
         defer { sessionInProgress = false }
         var log: [String] = []
@@ -206,6 +216,7 @@ public actor SimulatedCPE {
         guard response.status == 200 else { throw SimError("Inform answered \(response.status): \(String(decoding: response.body, as: UTF8.self))") }
         guard let cookie = response.cookie else { throw SimError("no session cookie") }
         // The Inform was accepted: what it carried is no longer owed.
+        informs.append(informEvents.map { $0.commandKey.isEmpty ? $0.eventCode.rawValue : "\($0.eventCode.rawValue):\($0.commandKey)" })
         owedEvents = []
         changedLocally.subtract(changed)
         // CPE requests first: every TransferComplete the CPE owes.
@@ -393,53 +404,60 @@ public actor SimulatedCPE {
     // MARK: After a session
 
     /// Carries out what the last session asked for — fetches and installs a firmware, reboots,
-    /// resets — and returns the events of the session the device then opens (nil when it owes
-    /// none). `rebootTime` is how long the device is away while it reboots.
+    /// resets — and returns the events of the session the device then opens (empty: only the
+    /// events it owes), or nil when it owes none. `rebootTime` is how long the device is away
+    /// while it reboots; no session runs meanwhile.
     public func followUp(firmwareFetchTimeout: Duration = .seconds(60), rebootTime: Duration = .zero) async -> [String]? {
         if pendingActions.isEmpty, loopsLeft > 0 {
             // A boot loop: the new firmware crashes and the device boots again.
             loopsLeft -= 1
-            try? await Task.sleep(for: rebootTime)
-            reboot()
-            return ["1 BOOT"]
+            await reboot(for: rebootTime, owing: [EventStruct(eventCode: EventCode(rawValue: "1 BOOT"))], transfers: [])
+            return []
         }
         guard !pendingActions.isEmpty else { return nil }
         let actions = pendingActions
         pendingActions = []
-        var events: [String] = []
+        var owed: [EventStruct] = []
+        var transfers: [TransferComplete] = []
         var rebooted = false
         for action in actions {
             switch action {
             case .reboot(let key):
-                owedEvents.append(EventStruct(eventCode: EventCode(rawValue: "M Reboot"), commandKey: key))
+                owed.append(EventStruct(eventCode: EventCode(rawValue: "M Reboot"), commandKey: key))
                 rebooted = true
             case .factoryReset:
                 parameters = initialParameters
-                events.append("0 BOOTSTRAP")
+                owed.insert(EventStruct(eventCode: EventCode(rawValue: "0 BOOTSTRAP")), at: 0)
                 rebooted = true
                 loopsLeft = 0
             case .download(let download, let started):
                 let fault = await install(download, timeout: firmwareFetchTimeout)
-                transferCompletes.append(TransferComplete(commandKey: download.commandKey, fault: fault, startTime: started, completeTime: Date()))
-                owedEvents.append(EventStruct(eventCode: EventCode(rawValue: "7 TRANSFER COMPLETE")))
-                owedEvents.append(EventStruct(eventCode: EventCode(rawValue: "M Download"), commandKey: download.commandKey))
+                transfers.append(TransferComplete(commandKey: download.commandKey, fault: fault, startTime: started, completeTime: Date()))
+                owed.append(EventStruct(eventCode: EventCode(rawValue: "7 TRANSFER COMPLETE")))
+                owed.append(EventStruct(eventCode: EventCode(rawValue: "M Download"), commandKey: download.commandKey))
                 if fault.isSuccess {
                     rebooted = true
                     loopsLeft = behaviour.rebootLoops ? 3 : 0
                 }
             }
         }
-        if rebooted {
-            try? await Task.sleep(for: rebootTime)
-            reboot()
-            events.append("1 BOOT")
-        }
-        return events
+        if rebooted { owed.insert(EventStruct(eventCode: EventCode(rawValue: "1 BOOT")), at: owed.first?.eventCode.rawValue == "0 BOOTSTRAP" ? 1 : 0) }
+        await reboot(for: rebooted ? rebootTime : .zero, owing: owed, transfers: transfers)
+        return []
     }
 
-    private func reboot() {
-        bootedAt = Date()
-        if parameters[root + "DeviceInfo.UpTime"] != nil { parameters[root + "DeviceInfo.UpTime"]!.value = "0" }
+    /// Away for `time` (no session runs meanwhile), then back with the events and
+    /// TransferCompletes the next session must carry.
+    private func reboot(for time: Duration, owing owed: [EventStruct], transfers: [TransferComplete]) async {
+        if time > .zero {
+            rebooting = true
+            try? await Task.sleep(for: time)
+            rebooting = false
+            bootedAt = Date()
+            if parameters[root + "DeviceInfo.UpTime"] != nil { parameters[root + "DeviceInfo.UpTime"]!.value = "0" }
+        }
+        for event in owed where !owedEvents.contains(event) { owedEvents.append(event) }
+        transferCompletes += transfers
     }
 
     /// Fetches the image over HTTP and installs it: the size must match, the image must be a
@@ -515,20 +533,16 @@ public actor SimulatedCPE {
     /// unless one is open (TR-069 says to ignore it then).
     func connectionRequested() {
         connectionRequests += 1
-        guard !sessionInProgress else { return }
-        sessionInProgress = true
+        guard !sessionInProgress, !rebooting else { return }
         let runner = sessionRunner
         Task {
             if let runner {
-                await self.clearSessionFlag()
                 await runner(self, ["6 CONNECTION REQUEST"])
             } else {
                 _ = try? await self.session(events: ["6 CONNECTION REQUEST"])
             }
         }
     }
-
-    private func clearSessionFlag() { sessionInProgress = false }
 
     /// True while a session runs.
     public var isInSession: Bool { sessionInProgress }

@@ -668,7 +668,8 @@ extension SimulatedUSPAgent {
 
     /// Drops the connection, stays away for `time`, reconnects and sends Boot!.
     private func reboot(after time: Duration, cause: String, commandKey: String, firmwareUpdated: Bool) async {
-        try? await Task.sleep(for: .milliseconds(50))
+        // A device answers, then takes a moment to shut down.
+        try? await Task.sleep(for: .seconds(1))
         switch transport {
         case .webSocket?: await disconnect()
         case .mqtt(let client, _, _, _)?:

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import DataModel
+import DeviceSim
+import Foundation
+import HTTPAuth
+import Testing
+import TwinfleetModel
+
+/// The simulator's building blocks without a platform: data models built from the Broadband
+/// Forum definitions, firmware images, and the shared connection-request listener over real
+/// HTTP with Digest.
+@Suite struct DeviceSimTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/specs/data-models").path
+    static let schema = try! DataModelSchema.load(directory: directory)
+    static let builder = try! SimModelBuilder(dataModels: directory)
+
+    @Test(arguments: SimDeviceKind.allCases)
+    func everyParameterIsDefinedTypedAndValid(kind: SimDeviceKind) throws {
+        let model = Self.builder.device(kind: kind, serial: "SN0000042", software: "3.1.4")
+        #expect(model.count > 300, "\(kind) has only \(model.count) parameters")
+        var problems: [String] = []
+        for (path, parameter) in model.sorted(by: { $0.key < $1.key }) {
+            let parsed = try ParameterPath(validating: path)
+            guard case .parameter(let definition)? = Self.schema.lookup(parsed, protocol: kind.protocol) else {
+                problems.append("\(path): not in the \(kind.protocol) model")
+                continue
+            }
+            if definition.type.rawValue != parameter.type { problems.append("\(path): type \(parameter.type), the standard says \(definition.type)") }
+            if definition.isWritable != parameter.writable { problems.append("\(path): writable \(parameter.writable), the standard says \(definition.access)") }
+            do {
+                _ = try Self.schema.checkReportedValue(path: parsed, value: parameter.value, protocol: kind.protocol)
+            } catch {
+                problems.append("\(path) = \(parameter.value): \(error)")
+            }
+        }
+        #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.prefix(40).joined(separator: "\n"))")
+        #expect(model[kind.root + "DeviceInfo.SerialNumber"]?.value == "SN0000042")
+        #expect(model[kind.root + "DeviceInfo.SoftwareVersion"]?.value == "3.1.4")
+    }
+
+    @Test func tablesAreCountedAndDevicesDiffer() throws {
+        let one = Self.builder.device(kind: .tr181Gateway, serial: "A1", software: "1")
+        let two = Self.builder.device(kind: .tr181Gateway, serial: "A2", software: "1")
+        // Every NumberOfEntries equals the instances of its table.
+        for (path, parameter) in one where path.hasSuffix("NumberOfEntries") {
+            let table = String(path.dropLast("NumberOfEntries".count)) + "."
+            let instances = Set(one.keys.filter { $0.hasPrefix(table) }.compactMap { $0.dropFirst(table.count).split(separator: ".").first.flatMap { Int($0) } })
+            #expect(Int(parameter.value) == instances.count, "\(path) = \(parameter.value), but \(table) has \(instances.count) instances")
+        }
+        #expect(one["Device.WiFi.AccessPoint.1.AssociatedDevice.2.MACAddress"] != nil)
+        #expect(one["Device.WiFi.SSID.1.MACAddress"]?.value != two["Device.WiFi.SSID.1.MACAddress"]?.value)
+        #expect(one["Device.IP.Interface.1.IPv4Address.1.IPAddress"]?.value != two["Device.IP.Interface.1.IPv4Address.1.IPAddress"]?.value)
+        // The same serial number always gives the same device.
+        #expect(one == Self.builder.device(kind: .tr181Gateway, serial: "A1", software: "1"))
+        #expect(one["Device.WiFi.SSID.1.SSID"]?.writable == true)
+        #expect(one["Device.DeviceInfo.SerialNumber"]?.writable == false)
+    }
+
+    @Test func firmwareImagesNameTheirVersion() {
+        let image = SimFirmware.image(version: "2.4.1", size: 1000)
+        #expect(image.count == 1000)
+        #expect(SimFirmware.version(of: image) == "2.4.1")
+        #expect(SimFirmware.version(of: Array(repeating: 0xFF, count: 1000)) == nil)
+        #expect(SimFirmware.version(of: Array("TWINFLEET-FIRMWARE version=\n".utf8)) == nil)
+        #expect(SimFirmware.sha256(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func firmwareServerServesImagesChecksumsAndRefusesOthers() async throws {
+        let server = FirmwareServer(port: 0, imageSize: 2048)
+        let task = Task { try await server.run() }
+        defer { task.cancel() }
+        let url = await server.url(version: "5.0.0")
+        let image = try await SimFirmware.fetch(url, client: .shared, timeout: .seconds(10))
+        #expect(SimFirmware.version(of: image) == "5.0.0")
+        #expect(image.count == 2048)
+        let sum = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + ".sha256"), timeout: .seconds(10)).body.collect(upTo: 1024)
+        #expect(String(buffer: sum) == SimFirmware.sha256(image))
+        let corrupt = try await SimFirmware.fetch(await server.url(version: "5.0.0-corrupt"), client: .shared, timeout: .seconds(10))
+        #expect(SimFirmware.version(of: corrupt) == nil)
+        await #expect(throws: SimFirmware.FetchError.self) {
+            _ = try await SimFirmware.fetch("http://127.0.0.1:\(await server.port())/elsewhere", client: .shared, timeout: .seconds(10))
+        }
+    }
+
+    @Test func connectionRequestsNeedDigestAndNameARegisteredDevice() async throws {
+        let server = ConnectionRequestServer(port: 0)
+        let task = Task { try await server.run() }
+        defer { task.cancel() }
+        let port = await server.port()
+        // The CPE points at an ACS that is not there: the session it opens fails, but the
+        // connection request itself is what is checked.
+        let cpe = SimulatedCPE(serial: "CR1", acsURL: "http://127.0.0.1:1/", username: "u", password: "p", parameters: SimulatedCPE.gatewayModel(serial: "CR1"))
+        let url = await server.register(cpe, username: "acs", password: "secret", port: port)
+        #expect(await cpe.value("Device.ManagementServer.ConnectionRequestURL") == url)
+
+        let anonymous = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        #expect(anonymous.status == .unauthorized)
+        let challenges = anonymous.headers["www-authenticate"]
+        #expect(challenges.contains { $0.hasPrefix("Digest") })
+
+        func ask(password: String) async throws -> UInt {
+            let authorization = try ClientAuthorizer.authorization(
+                answering: challenges, username: "acs", password: password, method: "GET", uri: URL(string: url)!.path, cnonce: "0a4f113b", allowBasic: false)
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "authorization", value: authorization.headerValue)
+            return try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code
+        }
+        #expect(try await ask(password: "wrong") == 401)
+        #expect(await cpe.refusedConnectionRequests == 1)
+        #expect(try await ask(password: "secret") == 200)
+        #expect(await cpe.connectionRequests == 1)
+        let unknown = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/cr/NOPE"), timeout: .seconds(10))
+        #expect(unknown.status == .notFound)
+    }
+}
