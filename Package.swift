@@ -111,7 +111,7 @@ let package = Package(
         service("DevKafka", deps: ["Kafka", "ServiceRuntime", "TwinfleetConfig", "BusContracts", "CRdKafka", hummingbird, logging, lifecycle]),
         .executableTarget(
             name: "DevTool",
-            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "Dispatcher", "HTTPAuth", "FleetQuery", "DataModel", "TwinfleetModel", "USPCodec", protobuf, argumentParser, postgres, logging, lifecycle,
+            dependencies: ["Kafka", "ShardedPostgres", "BusContracts", "ServiceRuntime", "TwinfleetConfig", "Twin", "Dispatcher", "HTTPAuth", "FleetQuery", "DataModel", "TwinfleetModel", "USPCodec", "DeviceSim", protobuf, argumentParser, postgres, logging, lifecycle,
                 hummingbird, .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"), .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"), nio, nioLocks, asyncHTTPClient, .product(name: "UnixSignals", package: "swift-service-lifecycle")],
             path: "Tools/DevTool"),

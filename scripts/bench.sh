@@ -2,18 +2,26 @@
 # The platform benchmark: starts a throwaway PostgreSQL and the dev broker like the test command,
 # builds in release mode and prints the figures recorded in docs/BENCHMARKS.md: the platform
 # benchmark (Kafka client, exactly-once apply vs COPY) and the twin apply benchmark.
-# Usage: scripts/bench.sh [all|platform|twin|fleet|dispatch|usp|cwmp]   (default: all)
+# Usage: scripts/bench.sh [all|platform|twin|fleet|dispatch|usp|cwmp|stack]   (default: all)
+# `stack` is the whole-stack fleet benchmark with simulated devices; it is not part of `all`.
+# Its size: TWINFLEET_BENCH_CWMP, TWINFLEET_BENCH_USP, TWINFLEET_BENCH_MODEL (full|compact),
+# TWINFLEET_BENCH_SECONDS, TWINFLEET_BENCH_INFORM_INTERVAL, TWINFLEET_BENCH_COMMAND_RATE.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WHAT="${1:-all}"
-case "$WHAT" in all|platform|twin|fleet|dispatch|usp|cwmp) ;; *) echo "usage: $0 [all|platform|twin|fleet|dispatch|usp|cwmp]" >&2; exit 2 ;; esac
+case "$WHAT" in all|platform|twin|fleet|dispatch|usp|cwmp|stack) ;; *) echo "usage: $0 [all|platform|twin|fleet|dispatch|usp|cwmp|stack]" >&2; exit 2 ;; esac
 
 tf_ensure_packages
 # Only what the benchmarks run: building every target in release compiles far more.
 tf_build -c release --product twinfleet-dev-kafka
 tf_build -c release --product twinfleet-devtool
 if [[ "$WHAT" == all || "$WHAT" == usp ]]; then tf_build -c release --product twinfleet-usp-ingress; fi
-if [[ "$WHAT" == all || "$WHAT" == cwmp ]]; then tf_build -c release --product twinfleet-cwmp-ingress; fi
+if [[ "$WHAT" == all || "$WHAT" == cwmp || "$WHAT" == stack ]]; then tf_build -c release --product twinfleet-cwmp-ingress; fi
+if [[ "$WHAT" == stack ]]; then
+  tf_build -c release --product twinfleet-usp-ingress
+  tf_build -c release --product twinfleet-twin-store
+  tf_build -c release --product twinfleet-command-dispatcher
+fi
 
 WORK="$(mktemp -d /tmp/twinfleet-bench.XXXXXX)"
 chmod 755 "$WORK"
@@ -79,4 +87,30 @@ if [[ "$WHAT" == all || "$WHAT" == cwmp ]]; then
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$ACS_PORT") 2>/dev/null && break; sleep 0.1; done
   KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-cwmp --acs-url "http://127.0.0.1:$ACS_PORT/acs" \
     --instance cwmp-bench --events-topic "$EVENTS" --auth "${TWINFLEET_BENCH_CWMP_AUTH:-digest}" ${TWINFLEET_BENCH_CWMP_ARGS:-} || { tail -n 20 "$WORK/cwmp-ingress.log" >&2; exit 1; }
+fi
+if [[ "$WHAT" == stack ]]; then
+  echo
+  # The services as separate release processes on the platform topics, as scripts/run.sh starts
+  # them; the benchmark runs the simulated fleet in its own process and reads the bus.
+  "$TF_BIN/twinfleet-devtool" migrate >/dev/null
+  export KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" LOG_LEVEL=warning LOG_FORMAT=text
+  ACS_PORT="${TWINFLEET_BENCH_ACS_PORT:-17547}" USP_PORT="${TWINFLEET_BENCH_USP_PORT:-18090}"
+  export CWMP_HOST=127.0.0.1 CWMP_PORT="$ACS_PORT" CWMP_USERNAME=cpe CWMP_PASSWORD=bench-password CWMP_NONCE_SECRET=bench-nonce-secret-of-enough-bytes \
+    CWMP_CR_USERNAME=acs CWMP_CR_PASSWORD=bench-cr-password USP_HOST=127.0.0.1 USP_WS_PORT="$USP_PORT" USP_ALLOWED_AGENTS='os::BN*'
+  PROCESSES=()
+  port=18181
+  for product in twinfleet-twin-store twinfleet-command-dispatcher twinfleet-cwmp-ingress twinfleet-usp-ingress; do
+    setsid env HTTP_PORT=$port INSTANCE_ID="$(echo "$product" | sed 's/^twinfleet-//; s/-ingress$//')-0" "$TF_BIN/$product" >"$WORK/$product.log" 2>&1 &
+    TF_PIDS+=($!)
+    PROCESSES+=(--process "${product#twinfleet-}=$!")
+    for _ in $(seq 1 240); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+    curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { tail -n 20 "$WORK/$product.log" >&2; exit 1; }
+    port=$((port + 1))
+  done
+  "$TF_BIN/twinfleet-devtool" bench-stack --acs-url "http://127.0.0.1:$ACS_PORT/" --usp-url "ws://127.0.0.1:$USP_PORT/usp" \
+    --cwmp-username cpe --cwmp-password bench-password --cr-username acs --cr-password bench-cr-password \
+    --cwmp "${TWINFLEET_BENCH_CWMP:-1000}" --usp "${TWINFLEET_BENCH_USP:-200}" --model "${TWINFLEET_BENCH_MODEL:-compact}" \
+    --seconds "${TWINFLEET_BENCH_SECONDS:-120}" --inform-interval "${TWINFLEET_BENCH_INFORM_INTERVAL:-60}" \
+    --command-rate "${TWINFLEET_BENCH_COMMAND_RATE:-5}" --data-models "$TF_ROOT/../shared/specs/data-models" "${PROCESSES[@]}" \
+    || { for f in "$WORK"/*.log; do echo "--- $f"; tail -n 10 "$f"; done >&2; exit 1; }
 fi

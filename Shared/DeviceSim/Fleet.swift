@@ -53,6 +53,8 @@ public struct FleetConfiguration: Sendable {
     public var rebootLoopShare = 0.0
     public var wifiDegradeShare = 0.0
     public var throughputDropShare = 0.0
+    /// How big the devices' data models are.
+    public var modelSize = SimModelSize.full
     /// The firmware version devices start with.
     public var software = "1.0.0"
     /// The Broadband Forum data models (`../shared/specs/data-models`).
@@ -109,7 +111,7 @@ public final class Fleet: Sendable {
                             configuration: HTTPClient.Configuration(connectionPool: pool))
         sessionSlots = AsyncSlots(configuration.maxConcurrentSessions)
         connectionRequests = ConnectionRequestServer(host: configuration.connectionRequestHost, port: configuration.connectionRequestPort)
-        let builder = try SimModelBuilder(dataModels: configuration.dataModels)
+        let builder = try SimModelBuilder(dataModels: configuration.dataModels, size: configuration.modelSize)
         let derived: DerivedCredentials?
         if case .derived(let secret) = configuration.credentials { derived = try DerivedCredentials(secret: Array(secret.utf8)) } else { derived = nil }
         var cpes: [SimulatedCPE] = []

@@ -29,6 +29,16 @@ public enum SimDeviceKind: String, Sendable, CaseIterable {
     public var `protocol`: DeviceProtocol { self == .uspGateway ? .usp : .cwmp }
 }
 
+/// How big a simulated device's data model is.
+public enum SimModelSize: String, Sendable, CaseIterable {
+    /// A home gateway as shipped: two radios, four SSIDs and access points with clients, four
+    /// Ethernet ports, hosts — about 1,000 parameters (TR-181) or 450 (TR-098).
+    case full
+    /// One instance of each table, and no statistics objects — about a third of the
+    /// parameters, for fleets larger than the twin store can synchronise quickly here.
+    case compact
+}
+
 /// Builds realistic data models from the Broadband Forum definitions: every current parameter
 /// of the objects a home gateway has (identity, management server or local agent, Wi-Fi radios,
 /// SSIDs and access points with associated clients, Ethernet ports, the WAN interface, IP
@@ -40,14 +50,20 @@ public final class SimModelBuilder: Sendable {
     private let templates: [SimDeviceKind: [String: SimParameter]]
 
     /// Loads the definitions from `directory` (`../shared/specs/data-models`).
-    public init(dataModels directory: String) throws {
+    public init(dataModels directory: String, size: SimModelSize = .full) throws {
         let schema = try DataModelSchema.load(directory: directory)
         var templates: [SimDeviceKind: [String: SimParameter]] = [:]
         for kind in SimDeviceKind.allCases {
             guard let model = schema.model(root: String(kind.root.dropLast()), protocol: kind.protocol) else {
                 throw SimError("the data models in \(directory) have no \(kind.root) model for \(kind.protocol)")
             }
-            templates[kind] = Self.template(model, layout: Self.layout(kind))
+            var layout = Self.layout(kind)
+            if size == .compact {
+                layout = layout.filter { !$0.key.hasSuffix("Stats.") && !$0.key.contains("AssociatedDevice") && !$0.key.contains("Hosts.Host") }
+                    .mapValues { min($0, 1) }
+                for image in layout.keys where image.hasSuffix("FirmwareImage.{i}.") { layout[image] = 2 }
+            }
+            templates[kind] = Self.template(model, layout: layout)
         }
         self.templates = templates
     }

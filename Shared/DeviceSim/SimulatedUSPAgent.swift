@@ -158,9 +158,9 @@ public actor SimulatedUSPAgent {
                     }
                 }
             } catch {
-                logger.debug("test agent connection ended: \(error)")
+                logger.debug("agent connection ended: \(error)")
             }
-            await self.detach()
+            self.detach()
             signal.yield(false)
             signal.finish()
         }

@@ -114,3 +114,19 @@ import TwinfleetModel
         #expect(unknown.status == .notFound)
     }
 }
+
+extension DeviceSimTests {
+    @Test func compactModelsAreSmallerAndStillValid() throws {
+        let compact = try SimModelBuilder(dataModels: Self.directory, size: .compact)
+        for kind in SimDeviceKind.allCases {
+            let small = compact.device(kind: kind, serial: "C1", software: "1")
+            let full = Self.builder.device(kind: kind, serial: "C1", software: "1")
+            #expect(small.count < full.count * 2 / 3, "\(kind): compact \(small.count), full \(full.count)")
+            #expect(small.count > 100)
+            for (path, parameter) in small {
+                let parsed = try ParameterPath(validating: path)
+                #expect(throws: Never.self) { _ = try Self.schema.checkReportedValue(path: parsed, value: parameter.value, protocol: kind.protocol) }
+            }
+        }
+    }
+}

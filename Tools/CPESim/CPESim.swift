@@ -44,6 +44,7 @@ struct CPESim: AsyncParsableCommand {
     @Option(help: "Share of devices whose Wi-Fi degrades.") var wifiDegradeShare = 0.0
     @Option(help: "Share of devices whose throughput drops.") var throughputDropShare = 0.0
     @Option(help: "Firmware version devices start with.") var software = "1.0.0"
+    @Option(help: "Data-model size: full (about 1,000 parameters per TR-181 device) or compact (about a third).") var model = "full"
     @Option(help: "The Broadband Forum data-model directory.") var dataModels = "../shared/specs/data-models"
     @Option(help: "Port of /metrics and /health (0: none).") var metricsPort = 0
     @Option(help: "Port of the firmware file server, /firmware/<version>.bin (0: none).") var firmwarePort = 0
@@ -87,6 +88,8 @@ struct CPESim: AsyncParsableCommand {
         configuration.wifiDegradeShare = wifiDegradeShare
         configuration.throughputDropShare = throughputDropShare
         configuration.software = software
+        guard let size = SimModelSize(rawValue: model) else { throw ValidationError("--model is full or compact") }
+        configuration.modelSize = size
         configuration.dataModels = dataModels
         let started = ContinuousClock.now
         let fleet = try Fleet(configuration: configuration, logger: logger)

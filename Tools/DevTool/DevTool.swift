@@ -7,5 +7,5 @@ struct DevTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twinfleet-devtool",
         abstract: "Twinfleet developer tool (reads the same environment variables as the services).",
-        subcommands: [Migrate.self, Produce.self, Consume.self, ApplyTest.self, Bench.self, BenchTwin.self, BenchFleet.self, BenchDispatch.self, BenchUSP.self, BenchCWMP.self, MovePartition.self, Bulk.self, CPEPassword.self])
+        subcommands: [Migrate.self, Produce.self, Consume.self, ApplyTest.self, Bench.self, BenchTwin.self, BenchFleet.self, BenchDispatch.self, BenchUSP.self, BenchCWMP.self, BenchStack.self, MovePartition.self, Bulk.self, CPEPassword.self])
 }
