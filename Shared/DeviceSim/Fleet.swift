@@ -24,6 +24,7 @@ public struct FleetConfiguration: Sendable {
     /// `CWMP_CREDENTIALS=derived`).
     public var credentials = Credentials.shared(username: "cpe", password: "cpe-dev-password")
     public var uspURL = "ws://127.0.0.1:8090/usp"
+    public var mqttHost = "127.0.0.1"
     public var mqttPort = 1883
     public var mqttControllerTopic = "usp/controller/twinfleet"
     public var controllerID = "self::twinfleet-controller"
@@ -31,6 +32,8 @@ public struct FleetConfiguration: Sendable {
     /// must ask (TR-069's ConnectionRequestUsername/Password).
     public var connectionRequestHost = "127.0.0.1"
     public var connectionRequestPort = 0
+    /// The host name in the connection-request URLs (``connectionRequestHost`` when nil).
+    public var connectionRequestAdvertisedHost: String?
     public var connectionRequestUsername = "acs"
     public var connectionRequestPassword = "cr-dev-password"
     /// Periodic inform interval (USP: the ValueChange interval) and how much it varies (0.1 =
@@ -110,7 +113,8 @@ public final class Fleet: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
                             configuration: HTTPClient.Configuration(connectionPool: pool))
         sessionSlots = AsyncSlots(configuration.maxConcurrentSessions)
-        connectionRequests = ConnectionRequestServer(host: configuration.connectionRequestHost, port: configuration.connectionRequestPort)
+        connectionRequests = ConnectionRequestServer(host: configuration.connectionRequestHost, port: configuration.connectionRequestPort,
+                                                     advertisedHost: configuration.connectionRequestAdvertisedHost)
         let builder = try SimModelBuilder(dataModels: configuration.dataModels, size: configuration.modelSize)
         let derived: DerivedCredentials?
         if case .derived(let secret) = configuration.credentials { derived = try DerivedCredentials(secret: Array(secret.utf8)) } else { derived = nil }
@@ -289,7 +293,7 @@ public final class Fleet: Sendable {
         for attempt in 0..<1000 {
             do {
                 if mqttAgents.contains(agent.endpointID) {
-                    try await agent.connectMQTT(port: configuration.mqttPort, controllerTopic: configuration.mqttControllerTopic)
+                    try await agent.connectMQTT(host: configuration.mqttHost, port: configuration.mqttPort, controllerTopic: configuration.mqttControllerTopic)
                 } else {
                     try await agent.connect(url: configuration.uspURL)
                 }

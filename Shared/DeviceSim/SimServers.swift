@@ -13,6 +13,9 @@ import NIOCore
 /// 404 (no such device).
 public final class ConnectionRequestServer: Sendable {
     public let host: String
+    /// The host name in the URLs devices advertise (the host itself when nil), for a listener
+    /// on 0.0.0.0 that the ACS reaches by name.
+    public let advertisedHost: String?
     private struct Registration {
         let cpe: SimulatedCPE
         let username: String
@@ -24,8 +27,9 @@ public final class ConnectionRequestServer: Sendable {
     private let requestedPort: Int
 
     /// `port` 0 picks a free port (see ``port()``).
-    public init(host: String = "127.0.0.1", port: Int) {
+    public init(host: String = "127.0.0.1", port: Int, advertisedHost: String? = nil) {
         self.host = host
+        self.advertisedHost = advertisedHost
         self.requestedPort = port
         authenticator = ServerAuthenticator(configuration: .init(realm: "twinfleet-cpe-sim", nonceSecret: Array(UUID().uuidString.utf8)))
     }
@@ -34,7 +38,7 @@ public final class ConnectionRequestServer: Sendable {
     @discardableResult
     public func register(_ cpe: SimulatedCPE, username: String, password: String, port: Int) async -> String {
         registrations.withLockedValue { $0[cpe.serial] = Registration(cpe: cpe, username: username, password: password) }
-        let url = "http://\(host):\(port)/cr/\(cpe.serial.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cpe.serial)"
+        let url = "http://\(advertisedHost ?? host):\(port)/cr/\(cpe.serial.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cpe.serial)"
         await cpe.setConnectionRequestURL(url)
         return url
     }

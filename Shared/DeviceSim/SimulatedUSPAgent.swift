@@ -198,11 +198,11 @@ public actor SimulatedUSPAgent {
     /// Connects over MQTT: subscribes to `usp/agent/<id>`, then sends an MQTTConnectRecord to
     /// the controller's topic. With `version5` false it speaks MQTT 3.1.1 and names its topic
     /// with a `/reply-to=` suffix instead of a Response Topic.
-    public func connectMQTT(port: Int, controllerTopic: String, version5: Bool = true, sendConnectRecord: Bool = true) async throws {
+    public func connectMQTT(host: String = "127.0.0.1", port: Int, controllerTopic: String, version5: Bool = true, sendConnectRecord: Bool = true) async throws {
         closed = false
-        reconnect = { agent in try await agent.connectMQTT(port: port, controllerTopic: controllerTopic, version5: version5, sendConnectRecord: sendConnectRecord) }
+        reconnect = { agent in try await agent.connectMQTT(host: host, port: port, controllerTopic: controllerTopic, version5: version5, sendConnectRecord: sendConnectRecord) }
         let agentTopic = "usp/agent/" + endpointID.replacingOccurrences(of: ":", with: "_")
-        var configuration = MQTTClient.Configuration(host: "127.0.0.1", port: port, clientID: "agent-" + UUID().uuidString.prefix(12))
+        var configuration = MQTTClient.Configuration(host: host, port: port, clientID: "agent-" + UUID().uuidString.prefix(12))
         configuration.version5 = version5
         let client = try MQTTClient(configuration: configuration, logger: Logger(label: "test-usp-agent-mqtt"))
         try client.subscribe(agentTopic)

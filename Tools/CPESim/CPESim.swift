@@ -24,11 +24,13 @@ struct CPESim: AsyncParsableCommand {
     @Option(help: "CPE password for the ACS (shared credentials).") var cwmpPassword = "cpe-dev-password"
     @Option(help: "With this secret, every CPE's username is its serial number and its password derived from the secret (CWMP_CREDENTIALS=derived).") var credentialSecret: String?
     @Option(help: "The usp-ingress WebSocket URL.") var uspURL = "ws://127.0.0.1:8090/usp"
-    @Option(help: "The MQTT broker port (on 127.0.0.1) for MQTT agents.") var mqttPort = 1883
+    @Option(help: "The MQTT broker host for MQTT agents.") var mqttHost = "127.0.0.1"
+    @Option(help: "The MQTT broker port for MQTT agents.") var mqttPort = 1883
     @Option(help: "The controller's MQTT topic.") var mqttTopic = "usp/controller/twinfleet"
     @Option(help: "The controller's USP endpoint ID.") var controllerID = "self::twinfleet-controller"
     @Option(help: "Host the connection-request listener binds and advertises.") var crHost = "127.0.0.1"
     @Option(help: "Connection-request port (0: any free port).") var crPort = 0
+    @Option(help: "Host name the ACS reaches the connection-request listener by (default: --cr-host).") var crAdvertiseHost: String?
     @Option(help: "Username the ACS must use for connection requests.") var crUsername = "acs"
     @Option(help: "Password the ACS must use for connection requests.") var crPassword = "cr-dev-password"
     @Option(help: "Periodic inform interval in seconds (USP: value-change interval).") var informInterval = 300.0
@@ -47,6 +49,7 @@ struct CPESim: AsyncParsableCommand {
     @Option(help: "Data-model size: full (about 1,000 parameters per TR-181 device) or compact (about a third).") var model = "full"
     @Option(help: "The Broadband Forum data-model directory.") var dataModels = "../shared/specs/data-models"
     @Option(help: "Port of /metrics and /health (0: none).") var metricsPort = 0
+    @Option(help: "Address /metrics and the firmware server listen on.") var metricsHost = "127.0.0.1"
     @Option(help: "Port of the firmware file server, /firmware/<version>.bin (0: none).") var firmwarePort = 0
     @Option(help: "Stop after this many seconds (0: run until interrupted).") var duration = 0.0
 
@@ -68,11 +71,13 @@ struct CPESim: AsyncParsableCommand {
         configuration.acsURL = acsURL
         configuration.credentials = credentialSecret.map { .derived(secret: $0) } ?? .shared(username: cwmpUsername, password: cwmpPassword)
         configuration.uspURL = uspURL
+        configuration.mqttHost = mqttHost
         configuration.mqttPort = mqttPort
         configuration.mqttControllerTopic = mqttTopic
         configuration.controllerID = controllerID
         configuration.connectionRequestHost = crHost
         configuration.connectionRequestPort = crPort
+        configuration.connectionRequestAdvertisedHost = crAdvertiseHost
         configuration.connectionRequestUsername = crUsername
         configuration.connectionRequestPassword = crPassword
         configuration.informInterval = .seconds(informInterval)
@@ -94,20 +99,20 @@ struct CPESim: AsyncParsableCommand {
         let started = ContinuousClock.now
         let fleet = try Fleet(configuration: configuration, logger: logger)
         logger.info("built \(cwmp + usp) devices in \(ContinuousClock.now - started)")
-        let firmware = firmwarePort > 0 ? FirmwareServer(port: firmwarePort) : nil
+        let firmware = firmwarePort > 0 ? FirmwareServer(host: metricsHost, port: firmwarePort) : nil
         let health = HealthState()
-        let (metricsPort, duration) = (self.metricsPort, self.duration)
+        let (metricsPort, metricsHost, duration) = (self.metricsPort, self.metricsHost, self.duration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await fleet.run() }
             if let firmware {
                 group.addTask { try await firmware.run() }
-                logger.info("firmware images at http://127.0.0.1:\(firmwarePort)/firmware/<version>.bin")
+                logger.info("firmware images at http://\(metricsHost):\(firmwarePort)/firmware/<version>.bin")
             }
             if metricsPort > 0 {
                 group.addTask {
                     let router = Router()
                     OperationsServer.addRoutes(to: router, health: health, registry: registry)
-                    try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: metricsPort)), logger: logger).run()
+                    try await Application(router: router, configuration: .init(address: .hostname(metricsHost, port: metricsPort)), logger: logger).run()
                 }
             }
             group.addTask {

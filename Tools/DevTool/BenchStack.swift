@@ -145,6 +145,7 @@ struct BenchStack: AsyncParsableCommand {
         print("| USP records accepted (value changes on the bus) | \(report.valueChanges) (\(String(format: "%.1f", Double(report.valueChanges) / window))/s) |")
         print("| inform → twin-visible lag (ingress receipt → twin change committed) | p50 \(ms(report.lag, 0.5)) ms, p99 \(ms(report.lag, 0.99)) ms (\(report.lag.count) samples) |")
         print("| Set queued → result in twin | p50 \(ms(report.commandLatency, 0.5)) ms, p99 \(ms(report.commandLatency, 0.99)) ms (\(report.commandLatency.count) of \(offered) commands) |")
+        print("| final results of the Sets | \(report.setResults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))\(report.setErrors.isEmpty ? "" : " — " + report.setErrors.map { "\($0.key): \($0.value.prefix(100))" }.joined(separator: "; ")) |")
         print("| errors | dead letters \(report.deadLetters), sim session failures \(statsAfter.sessionsFailed), USP failures \(statsAfter.uspFailures)\(statsAfter.lastError.map { " (last: \($0.prefix(120)))" } ?? "") |")
         print()
         print("| process | CPU during registration (cores) | CPU during steady window (cores) | RSS now / peak (MiB) |")
@@ -200,6 +201,9 @@ private final class Observer: Sendable {
         var queued: [String: Double] = [:]
         var commandLatency: [Double] = []
         var deadLetters = 0
+        /// Final results of the benchmark's Sets, by status (and one error text each).
+        var setResults: [String: Int] = [:]
+        var setErrors: [String: String] = [:]
     }
     private let state = NIOLockedValueBox(State())
 
@@ -227,6 +231,11 @@ private final class Observer: Sendable {
                 case Topic.commandResults:
                     guard let result = try? Twinfleet_Bus_V1_CommandResult(serializedBytes: record.value) else { continue }
                     if result.commandID.hasPrefix("refresh-"), result.status == .succeeded { state.refreshed.insert(result.deviceID) }
+                    if result.commandID.hasPrefix("bench-set-"), [.succeeded, .failed, .cancelled, .expired].contains(result.status) {
+                        let status = "\(result.status)"
+                        state.setResults[status, default: 0] += 1
+                        if result.status != .succeeded { state.setErrors[status] = "\(result.error.code) \(result.error.message)" }
+                    }
                 case Topic.twinChanges:
                     guard state.window, let change = try? Twinfleet_Bus_V1_TwinChange(serializedBytes: record.value) else { continue }
                     let committed = Double(change.committedAtUs) / 1e6
@@ -255,11 +264,14 @@ private final class Observer: Sendable {
         var lag: [Double]
         var commandLatency: [Double]
         var deadLetters: Int
+        var setResults: [String: Int]
+        var setErrors: [String: String]
     }
 
     func report() -> Report {
         state.withLockedValue { Report(registrationParameters: $0.registrationParameters, informs: $0.informs, valueChanges: $0.valueChanges,
-                                       lag: $0.lag, commandLatency: $0.commandLatency, deadLetters: $0.deadLetters) }
+                                       lag: $0.lag, commandLatency: $0.commandLatency, deadLetters: $0.deadLetters,
+                                       setResults: $0.setResults, setErrors: $0.setErrors) }
     }
 }
 
