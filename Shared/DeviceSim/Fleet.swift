@@ -126,7 +126,7 @@ public final class Fleet: Sendable {
             let (username, password): (String, String)
             switch configuration.credentials {
             case .shared(let user, let secret): (username, password) = (user, secret)
-            case .derived: (username, password) = (serial, (try? derived?.password(for: serial)) ?? "")
+            case .derived: (username, password) = (serial, derived?.password(for: serial) ?? "")
             }
             cpes.append(SimulatedCPE(
                 serial: serial, oui: "00D09E", productClass: kind == .tr098Gateway ? "DSL" : "HGW", manufacturer: "Acme Networks",

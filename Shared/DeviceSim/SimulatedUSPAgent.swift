@@ -221,7 +221,7 @@ public actor SimulatedUSPAgent {
                     break
                 }
             }
-            await self.detach()
+            self.detach()
         }
         var iterator = connected.makeAsyncIterator()
         _ = await iterator.next()
@@ -638,7 +638,7 @@ extension SimulatedUSPAgent {
             Task { await self.reboot(after: rebootTime, cause: "RemoteReboot", commandKey: operate.commandKey, firmwareUpdated: false) }
         case "Device.FactoryReset()":
             Task {
-                await self.resetModel()
+                self.resetModel()
                 await self.reboot(after: rebootTime, cause: "RemoteFactoryReset", commandKey: operate.commandKey, firmwareUpdated: false)
             }
         default:

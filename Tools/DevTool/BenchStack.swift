@@ -115,7 +115,7 @@ struct BenchStack: AsyncParsableCommand {
                 command.setParameters.parameters = [parameter]
                 var envelope = Twinfleet_Bus_V1_CommandEnvelope()
                 envelope.requested.command = command
-                observer.queued(command.commandID, at: Double(command.createdAtUs) / 1e6)
+                observer.queued(parameter.value.stringValue, at: Double(command.createdAtUs) / 1e6)
                 _ = try? await producer.send(OutgoingRecord(topic: Topic.commands, key: device, value: try envelope.serializedBytes()))
                 try await Task.sleep(for: .seconds(1 / commandRate))
             } else {
@@ -241,9 +241,14 @@ private final class Observer: Sendable {
                     let committed = Double(change.committedAtUs) / 1e6
                     if let time = state.eventTimes.removeValue(forKey: change.cause.sourceID) {
                         state.lag.append(committed - time)
-                    } else if change.cause.topic == Topic.commandResults, let queued = state.queued.removeValue(forKey: change.cause.sourceID),
-                              change.parameterChanges.contains(where: { $0.newValue.stringValue.hasPrefix("bench-") }) {
-                        state.commandLatency.append(committed - queued)
+                    }
+                    // A Set's value reported in the twin (not the desired value its command
+                    // shows): the change may be caused by the result or by a record applied in
+                    // the same run, so it is matched by its unique value.
+                    if change.cause.topic != Topic.commands {
+                        for parameter in change.parameterChanges where parameter.newValue.stringValue.hasPrefix("bench-") {
+                            if let queued = state.queued.removeValue(forKey: parameter.newValue.stringValue) { state.commandLatency.append(committed - queued) }
+                        }
                     }
                 case Topic.deadLetter:
                     if state.window { state.deadLetters += 1 }
@@ -255,7 +260,7 @@ private final class Observer: Sendable {
 
     func synced(_ devices: Set<String>) -> Int { state.withLockedValue { $0.refreshed.intersection(devices).count } }
     func startWindow() { state.withLockedValue { $0.window = true } }
-    func queued(_ id: String, at time: Double) { state.withLockedValue { $0.queued[id] = time } }
+    func queued(_ value: String, at time: Double) { state.withLockedValue { $0.queued[value] = time } }
 
     struct Report {
         var registrationParameters: Int
