@@ -107,7 +107,9 @@ enum CommandTracking {
             }
             return
         }
-        try await requireTwin(record.deviceID, connection: connection, logger: logger)
+        // A command for a device the twin has not seen yet (pre-provisioning, or the
+        // dispatcher's Refresh read here before the device's first event: the two come on
+        // different topics) is kept in the command view, where it shows once the device appears.
         switch record.envelope.event {
         case .requested(let requested):
             let command = requested.command
@@ -168,7 +170,7 @@ enum CommandTracking {
         _ record: DecodedResultRecord, cause: TwinUpdate.Cause, connection: PostgresConnection, logger: Logger
     ) async throws -> TwinUpdate? {
         let result = record.result
-        try await requireTwin(result.deviceID, connection: connection, logger: logger)
+        let known = try await twinExists(result.deviceID, connection: connection, logger: logger)
         let status = CommandStatusName(result.status)!
         let final = status.isFinal(retriable: result.error.retriable)
         let at = record.occurredAt
@@ -192,7 +194,8 @@ enum CommandTracking {
             moved = true
             if let bytes, bytes.readableBytes > 0 { stored = try? Twinfleet_Bus_V1_Command(serializedBytes: Array(buffer: bytes)) }
         }
-        guard moved, final else { return nil }
+        // Without a twin there are no desired values to clear and nothing to report into.
+        guard moved, final, known else { return nil }
         var cleared: [String] = []
         for try await path in try await connection.query("""
             UPDATE parameters SET desired_value = NULL, desired_type = NULL, desired_command_id = NULL, desired_at = NULL
@@ -252,11 +255,11 @@ enum CommandTracking {
         }
     }
 
-    /// Commands and results must name a device the twin knows.
-    private static func requireTwin(_ deviceID: String, connection: PostgresConnection, logger: Logger) async throws {
+    /// Whether the twin has the device.
+    private static func twinExists(_ deviceID: String, connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query("SELECT 1 FROM devices WHERE device_id = \(deviceID)", logger: logger)
-        for try await _ in rows { return }
-        throw PoisonRecordFor.unknownDevice(deviceID)
+        for try await _ in rows { return true }
+        return false
     }
 
     /// The command without secrets (file-server credentials are never stored).

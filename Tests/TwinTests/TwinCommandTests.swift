@@ -158,29 +158,41 @@ import TwinfleetModel
         }
     }
 
-    @Test func commandsAndResultsForUnknownDevicesAreDeadLettered() async throws {
+    @Test func commandsAndResultsForDevicesNotYetSeenAreKeptUntilTheyAppear() async throws {
         let harness = try await TwinHarness.make(partitions: 1)
-        let known = "00D09E-HGW-KNOWN-\(UUID().uuidString.prefix(6))", unknown = "00D09E-HGW-NOBODY-\(UUID().uuidString.prefix(6))"
+        let known = "00D09E-HGW-KNOWN-\(UUID().uuidString.prefix(6))", early = "00D09E-HGW-EARLY-\(UUID().uuidString.prefix(6))"
         let t = Date(timeIntervalSince1970: 1_795_700_000)
         try await harness.run { _, reader, producer in
             let logger = TestEnvironment.logger
             let topics = harness.topics
             _ = try await producer.send(Events.record(Events.inform(known, at: t, software: "1.0"), topic: topics.deviceEvents))
             #expect(try await eventually(timeout: .seconds(60)) { try await reader.device(known, logger: logger) != nil })
+            // A command and its result for a device whose first event comes later (the Refresh
+            // the dispatcher answers a first session with can be read before that session's
+            // events), next to an undecodable record and a known device's command.
             let sent = try await producer.sendAll([
-                Self.record(Self.requested(unknown, "u1", at: t) { $0.reboot.commandKey = "x" }, key: unknown, topic: topics.commands),
+                Self.record(Self.requested(early, "e1", at: t) { $0.reboot.commandKey = "x" }, key: early, topic: topics.commands),
                 OutgoingRecord(topic: topics.commands, key: known, value: [0x0a, 0xff, 0xff]),
                 Self.record(Self.requested(known, "k1", at: t) { $0.reboot.commandKey = "y" }, key: known, topic: topics.commands),
-                Self.record(Self.result(unknown, "u1", at: t, .succeeded), key: unknown, topic: topics.commandResults),
+                Self.record(Self.result(early, "e1", at: t + 1, .succeeded), key: early, topic: topics.commandResults),
                 Self.record(Self.result(known, "k1", at: t + 1, .succeeded), key: known, topic: topics.commandResults),
             ])
             #expect(try await eventually(timeout: .seconds(60)) {
                 try await reader.commands(known, pendingOnly: false, logger: logger).first?.status == "succeeded"
             })
-            let letters = try await deadLetters(harness, from: Set(topics.all), count: 3)
-            #expect(letters[TopicPartition(topic: topics.commands, partition: 0)]?[sent[0].offset] == "unknown-device")
+            // Only the undecodable record is a dead letter.
+            let letters = try await deadLetters(harness, from: Set(topics.all), count: 1)
             #expect(letters[TopicPartition(topic: topics.commands, partition: 0)]?[sent[1].offset] == "undecodable")
-            #expect(letters[TopicPartition(topic: topics.commandResults, partition: 0)]?[sent[3].offset] == "unknown-device")
+            #expect(letters[TopicPartition(topic: topics.commands, partition: 0)]?[sent[0].offset] == nil)
+            #expect(letters[TopicPartition(topic: topics.commandResults, partition: 0)] == nil)
+            // The device appears: its command is there, finished.
+            #expect(try await reader.device(early, logger: logger) == nil)
+            _ = try await producer.send(Events.record(Events.inform(early, at: t + 2, software: "1.0"), topic: topics.deviceEvents))
+            #expect(try await eventually(timeout: .seconds(60)) { try await reader.device(early, logger: logger) != nil })
+            let commands = try await reader.commands(early, pendingOnly: false, logger: logger)
+            #expect(commands.map(\.commandID) == ["e1"])
+            #expect(commands.first?.status == "succeeded")
+            #expect(commands.first?.kind == "reboot")
         }
     }
 

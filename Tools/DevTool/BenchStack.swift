@@ -5,6 +5,8 @@ import Foundation
 import Kafka
 import Logging
 import NIOConcurrencyHelpers
+import PostgresNIO
+import ShardedPostgres
 
 /// The fleet benchmark: a simulated fleet (DeviceSim, in this process) against the running
 /// stack — twin-store, command-dispatcher, cwmp-ingress and usp-ingress as separate processes on
@@ -74,16 +76,30 @@ struct BenchStack: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(3))
 
         let devices = Set(fleet.cpes.map(\.deviceID) + fleet.agents.map(\.endpointID))
+        var expected: [String: Int] = [:]
+        for cpe in fleet.cpes { expected[cpe.deviceID] = await cpe.parameters.count }
+        for agent in fleet.agents { expected[agent.endpointID] = await agent.parameters.count }
+        let (postgres, postgresTask) = try await environment.postgres()
+        defer { postgresTask.cancel() }
         let started = ContinuousClock.now
         let cpuStart = processTimes()
         let running = Task { try await fleet.run() }
 
-        // Phase 1: registration.
+        // Phase 1: registration. Every device's Refresh succeeds first; its twin is complete
+        // when the twin store has applied every parameter its device has.
         var registered = 0
-        while ContinuousClock.now - started < .seconds(registrationTimeout) {
-            registered = observer.synced(devices)
-            if registered == devices.count { break }
+        while ContinuousClock.now - started < .seconds(registrationTimeout), observer.synced(devices) < devices.count {
             try await Task.sleep(for: .seconds(1))
+        }
+        let refreshed = ContinuousClock.now - started
+        while ContinuousClock.now - started < .seconds(registrationTimeout) {
+            registered = 0
+            for shard in postgres.shards.indices {
+                let rows = try await postgres.client(forShard: shard).query("SELECT device_id, count(*)::int FROM parameters GROUP BY device_id", logger: environment.logger)
+                for try await (device, count) in rows.decode((String, Int).self) where count >= expected[device] ?? Int.max { registered += 1 }
+            }
+            if registered == devices.count { break }
+            try await Task.sleep(for: .seconds(2))
         }
         let registration = ContinuousClock.now - started
         let cpuRegistration = processTimes()
@@ -139,6 +155,7 @@ struct BenchStack: AsyncParsableCommand {
         print("| measure | value |")
         print("|---|---|")
         print("| devices registered with complete twins | \(registered) of \(devices.count)\(registeredAll ? "" : " (timed out)") in \(String(format: "%.1f", registration.seconds)) s (\(String(format: "%.0f", Double(registered) / max(registration.seconds, 0.001))) devices/s) |")
+        print("| every device's Refresh succeeded (data model read and published) | after \(String(format: "%.1f", refreshed.seconds)) s |")
         print("| parameters synchronised during registration | \(report.registrationParameters) (\(String(format: "%.0f", Double(report.registrationParameters) / max(registration.seconds, 0.001)))/s) |")
         print("| steady window | \(String(format: "%.0f", window)) s, inform interval \(Int(informInterval)) s |")
         print("| CWMP informs accepted (on the bus) | \(report.informs) (\(String(format: "%.1f", Double(report.informs) / window))/s); sim sessions ok \(statsAfter.sessionsSucceeded - statsBefore.sessionsSucceeded), failed \(statsAfter.sessionsFailed - statsBefore.sessionsFailed) |")
