@@ -94,6 +94,8 @@ public final class Fleet: Sendable {
     public let agents: [SimulatedUSPAgent]
     public let connectionRequests: ConnectionRequestServer
     private let stats = NIOLockedValueBox(FleetStatistics())
+    /// The inform interval and when it was last changed.
+    private let currentInterval: NIOLockedValueBox<(interval: Duration, changedAt: ContinuousClock.Instant)>
     private let sessionSlots: AsyncSlots
     private let client: HTTPClient
     private let logger: Logger
@@ -108,6 +110,7 @@ public final class Fleet: Sendable {
     public init(configuration: FleetConfiguration, logger: Logger = Logger(label: "cpe-sim")) throws {
         self.configuration = configuration
         self.logger = logger
+        currentInterval = NIOLockedValueBox((configuration.informInterval, ContinuousClock.now))
         var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(30))
         pool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(configuration.maxConcurrentSessions * 2, 16)
         client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
@@ -192,9 +195,27 @@ public final class Fleet: Sendable {
         configuration.bootStorm ? .zero : configuration.ramp * (Double(index) / Double(total))
     }
 
-    private func interval() -> Duration {
-        let factor = 1 + Double.random(in: -configuration.jitter...configuration.jitter)
-        return configuration.informInterval * max(factor, 0.05)
+    /// Changes the inform interval of every device (the benchmark registers a fleet without
+    /// periodic informs, then runs it at its steady rate); takes effect within 5 s.
+    public func setInformInterval(_ interval: Duration) { currentInterval.withLockedValue { $0 = (interval, ContinuousClock.now) } }
+
+    /// Sleeps one inform interval ± jitter; returns how long it slept. When the interval
+    /// changes meanwhile, the device informs at a random point of the new interval (so a
+    /// fleet does not inform all at once).
+    private func sleepInterval() async throws -> Duration {
+        let start = ContinuousClock.now
+        var due = start + currentInterval.withLockedValue { $0.interval } * max(1 + Double.random(in: -configuration.jitter...configuration.jitter), 0.05)
+        var seen = start
+        while true {
+            let (interval, changedAt) = currentInterval.withLockedValue { $0 }
+            if changedAt > seen {
+                seen = changedAt
+                due = changedAt + interval * Double.random(in: 0...1)
+            }
+            let now = ContinuousClock.now
+            if now >= due { return now - start }
+            try await Task.sleep(for: min(due - now, .seconds(5)))
+        }
     }
 
     // MARK: CWMP
@@ -210,10 +231,12 @@ public final class Fleet: Sendable {
                 try await Task.sleep(for: .seconds(min(5 * pow(2, Double(min(attempt - 1, 7))), 600) * Double.random(in: 1...1.5)))
             }
             while !Task.isCancelled {
-                var wait = interval()
-                if configuration.flappingShare > 0, Double.random(in: 0..<1) < configuration.flappingShare { wait += configuration.offlineTime }
-                try await Task.sleep(for: wait)
-                await cpe.advance(seconds: Int(wait.components.seconds))
+                var waited = try await sleepInterval()
+                if configuration.flappingShare > 0, Double.random(in: 0..<1) < configuration.flappingShare {
+                    try await Task.sleep(for: configuration.offlineTime)
+                    waited += configuration.offlineTime
+                }
+                await cpe.advance(seconds: Int(waited.components.seconds))
                 await runSession(cpe, events: ["2 PERIODIC"])
             }
         } catch {
@@ -264,7 +287,7 @@ public final class Fleet: Sendable {
             try await Task.sleep(for: offset)
             try await connect(agent, boot: true)
             while !Task.isCancelled {
-                try await Task.sleep(for: interval())
+                let waited = try await sleepInterval()
                 if configuration.flappingShare > 0, Double.random(in: 0..<1) < configuration.flappingShare {
                     await agent.disconnect()
                     uspConnected.decrement()
@@ -275,7 +298,7 @@ public final class Fleet: Sendable {
                 if await !agent.isConnected {
                     try await connect(agent, boot: false)
                 }
-                let uptime = (Int(await agent.parameters["Device.DeviceInfo.UpTime"] ?? "0") ?? 0) + Int(configuration.informInterval.components.seconds)
+                let uptime = (Int(await agent.parameters["Device.DeviceInfo.UpTime"] ?? "0") ?? 0) + Int(waited.components.seconds)
                 do {
                     try await agent.sendValueChange("Device.DeviceInfo.UpTime", String(uptime))
                     notificationsTotal.increment()

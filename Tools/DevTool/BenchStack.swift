@@ -25,7 +25,7 @@ struct BenchStack: AsyncParsableCommand {
     @Option(help: "Seconds over which first contacts are spread.") var ramp = 30.0
     @Option(help: "Seconds of steady load measured after registration.") var seconds = 120.0
     @Option(help: "Set commands per second offered during the steady phase.") var commandRate = 5.0
-    @Option(help: "Most seconds to wait for registration.") var registrationTimeout = 1800.0
+    @Option(help: "Most seconds to wait for registration.") var registrationTimeout = 900.0
     @Option(help: "Most CWMP sessions at a time.") var maxSessions = 64
     @Option var acsURL: String
     @Option var uspURL: String
@@ -52,7 +52,8 @@ struct BenchStack: AsyncParsableCommand {
         configuration.credentials = .shared(username: cwmpUsername, password: cwmpPassword)
         configuration.connectionRequestUsername = crUsername
         configuration.connectionRequestPassword = crPassword
-        configuration.informInterval = .seconds(informInterval)
+        // No periodic informs while the fleet registers; the steady phase sets the interval.
+        configuration.informInterval = .seconds(86_400)
         configuration.ramp = .seconds(ramp)
         configuration.maxConcurrentSessions = maxSessions
         configuration.dataModels = dataModels
@@ -105,7 +106,10 @@ struct BenchStack: AsyncParsableCommand {
         let cpuRegistration = processTimes()
         let registeredAll = registered == devices.count
 
-        // Phase 2: steady load, with Set commands for random devices.
+        // Phase 2: steady load, with Set commands for random devices. Devices switch to the
+        // steady interval within 5 s and their first periodic inform is spread over it.
+        fleet.setInformInterval(.seconds(informInterval))
+        try await Task.sleep(for: .seconds(informInterval))
         observer.startWindow()
         let producer = try KafkaProducer(configuration: try environment.kafka(clientID: "bench-stack-producer"), logger: environment.logger)
         let steadyStart = ContinuousClock.now
