@@ -34,9 +34,14 @@ HTTP_PORT="${TWINFLEET_BENCH_DEVKAFKA_PORT:-19094}"
 # Benchmarks keep PostgreSQL's durability defaults (fsync on) so COPY and the consumer pay the same.
 tf_start_postgres "$WORK/postgres" "$PG_PORT"
 for db in bench_control bench_shard_0 bench_shard_1; do tf_psql "$PG_PORT" postgres "CREATE DATABASE $db"; done
-tf_start_dev_kafka "$HTTP_PORT" "$WORK/bootstrap" KAFKA_PARTITIONS=12
+# The dev broker keeps at most 5 MiB per partition (librdkafka's mock cluster drops older
+# records): the stack benchmark, whose consumers may lag behind a registration storm, uses more
+# partitions so that nothing it still needs is dropped.
+PARTITIONS=12
+if [[ "$WHAT" == stack ]]; then PARTITIONS="${TWINFLEET_BENCH_PARTITIONS:-96}"; fi
+tf_start_dev_kafka "$HTTP_PORT" "$WORK/bootstrap" KAFKA_PARTITIONS="$PARTITIONS"
 
-export KAFKA_BROKERS="$TF_KAFKA_BROKERS" KAFKA_PARTITIONS=12
+export KAFKA_BROKERS="$TF_KAFKA_BROKERS" KAFKA_PARTITIONS="$PARTITIONS"
 export POSTGRES_CONTROL_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_control"
 export POSTGRES_SHARDS="postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_0,postgres://postgres@127.0.0.1:$PG_PORT/bench_shard_1"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); date: $(date -u +%Y-%m-%dT%H:%MZ)"
