@@ -339,14 +339,15 @@ public final class Fleet: Sendable {
     }
 }
 
-/// A counting semaphore for async code.
-actor AsyncSlots {
+/// A counting semaphore for async code (the fleet's session limit; the API tests' limit on
+/// concurrent harnesses).
+public actor AsyncSlots {
     private var free: Int
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    init(_ count: Int) { free = max(count, 1) }
+    public init(_ count: Int) { free = max(count, 1) }
 
-    func acquire() async {
+    public func acquire() async {
         if free > 0 {
             free -= 1
             return
@@ -354,7 +355,7 @@ actor AsyncSlots {
         await withCheckedContinuation { waiters.append($0) }
     }
 
-    func release() {
+    public func release() {
         if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
     }
 }

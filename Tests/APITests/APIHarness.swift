@@ -32,7 +32,7 @@ final class APIHarness: @unchecked Sendable {
 
     /// Two harnesses at a time: each runs a twin-store and one or more api processes, and the
     /// suite's other targets run alongside; a two-core CI machine must not drown in processes.
-    static let slots = TestSlots(2)
+    static let slots = AsyncSlots(2)
 
     static func start(apiVariables: [String: String] = [:]) async throws -> APIHarness {
         await slots.acquire()
@@ -207,24 +207,4 @@ func runProgram(_ path: String, _ arguments: [String], environment extra: [Strin
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// A counting semaphore for tests.
-actor TestSlots {
-    private var free: Int
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(_ count: Int) { free = count }
-
-    func acquire() async {
-        if free > 0 {
-            free -= 1
-            return
-        }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-
-    func release() {
-        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
-    }
 }
