@@ -39,6 +39,9 @@ struct MQTTMTP: Service {
         try client.subscribe(listen + "/#")
         try client.subscribe(instanceTopic)
         try client.start()
+        // One reader for every agent: it never waits for the broker's acknowledgements (one
+        // agent's Boot! must not hold up the next agent's records); the answers wait in the lane.
+        let lane = SendLane(publisher: publisher)
         await withGracefulShutdownHandler {
             for await event in client.events {
                 switch event {
@@ -52,16 +55,17 @@ struct MQTTMTP: Service {
                     logger.warning("MQTT broker connection lost", metadata: ["reason": "\(reason)"])
                     health.set("usp-mqtt", ready: false)
                 case .message(let message):
-                    await receive(message)
+                    receive(message, lane: lane)
                 }
             }
         } onGracefulShutdown: {
             client.stop()
         }
+        await lane.drain()
         await publisher.perform(hub.endAll(now: Date()))
     }
 
-    private func receive(_ message: MQTTClient.Message) async {
+    private func receive(_ message: MQTTClient.Message, lane: SendLane) {
         // Only the sender and the record type are needed here; the session checks the rest.
         guard let record = try? USPRecordDecoder(controllerEndpointID: controllerEndpointID).decode(message.payload) else {
             Counter(label: "twinfleet_usp_mqtt_records_dropped_total", dimensions: [("reason", "unreadable")]).increment()
@@ -82,13 +86,13 @@ struct MQTTMTP: Service {
         let link = MQTTLink(client: client, topic: replyTopic, responseTopic: instanceTopic)
         let now = Date()
         if case .mqttConnect = record.content {
-            await publisher.perform(hub.connect(connection(record.fromID), link: link, now: now))
+            publisher.submit(hub.connect(connection(record.fromID), link: link, now: now), lane: lane)
             return
         }
         if let connectionID = hub.connectionID(ofEndpoint: record.fromID) {
-            await publisher.submit(hub.receive(message.payload, on: connectionID, now: now))
+            publisher.submit(hub.receive(message.payload, on: connectionID, now: now), lane: lane)
         } else {
-            await publisher.submit(hub.receiveUnattached(message.payload, connection: connection(record.fromID), link: link, now: now))
+            publisher.submit(hub.receiveUnattached(message.payload, connection: connection(record.fromID), link: link, now: now), lane: lane)
         }
     }
 

@@ -107,14 +107,20 @@ struct WebSocketMTP: Sendable {
         let connection = USPConnection(connectionID: UUID().uuidString.lowercased(), endpointID: endpointID, mtp: .websocket, remoteAddress: remote, tls: tls)
         await publisher.perform(hub.connect(connection, link: link, now: Date()))
         if let first { await publisher.perform(hub.receive(first, on: connection.connectionID, now: Date())) }
+        // Every record is handed to the hub as soon as it is read; the answers that must wait for
+        // the broker's acknowledgements wait in the lane, not in this loop. (A loop that waited
+        // could still hold an agent's answer unread when the rebooted agent's new connection
+        // replaced this one, and the answer was lost.)
+        let lane = SendLane(publisher: publisher)
         var reason = "closed by agent"
         do {
             while let bytes = try await nextRecord(&messages) {
-                await publisher.submit(hub.receive(bytes, on: connection.connectionID, now: Date()))
+                publisher.submit(hub.receive(bytes, on: connection.connectionID, now: Date()), lane: lane)
             }
         } catch {
             reason = "connection error: \(error)"
         }
+        await lane.drain()
         await publisher.perform(hub.disconnected(connection.connectionID, reason: reason, now: Date()))
     }
 
@@ -195,11 +201,11 @@ final class HubPublisher: Sendable {
         await finish(outcome, ticket: producer.enqueueAll(outcome.records))
     }
 
-    /// For records read from one agent in order: enqueues at once (keeping their order) and
-    /// waits for the acknowledgements only when something is to be sent or closed after them,
-    /// so a stream of notifications without `send_resp` is not slowed to one broker round trip
-    /// per record.
-    func submit(_ outcome: HubOutcome) async {
+    /// For records read from agents in order: enqueues at once (keeping their order); what is to
+    /// be sent or closed after them goes to `lane`, which waits for the acknowledgements. The
+    /// reader never waits, so a stream of notifications without `send_resp` is not slowed to one
+    /// broker round trip per record, and a record is in the hub as soon as it is read.
+    func submit(_ outcome: HubOutcome, lane: SendLane) {
         if outcome.sends.isEmpty && outcome.closes.isEmpty {
             guard !outcome.records.isEmpty else { return }
             // Nobody waits: a failure is counted and logged from the producer's thread.
@@ -209,7 +215,7 @@ final class HubPublisher: Sendable {
             }
             return
         }
-        await finish(outcome, ticket: producer.enqueueAll(outcome.records))
+        lane.append(outcome, ticket: producer.enqueueAll(outcome.records))
     }
 
     /// For deliveries from the inbox: enqueues the records (DELIVERED and the like, in order)
@@ -225,7 +231,7 @@ final class HubPublisher: Sendable {
         await sendAndClose(outcome)
     }
 
-    private func finish(_ outcome: HubOutcome, ticket: ProduceTicket) async {
+    fileprivate func finish(_ outcome: HubOutcome, ticket: ProduceTicket) async {
         if !outcome.records.isEmpty {
             do {
                 try await ticket.reports()
@@ -245,5 +251,30 @@ final class HubPublisher: Sendable {
             }
         }
         for link in outcome.closes { await link.close() }
+    }
+}
+
+/// The sends of one reader (a WebSocket connection, or the MQTT subscription), in the order the
+/// reader produced them, each after its records' acknowledgements.
+final class SendLane: Sendable {
+    private let continuation: AsyncStream<(HubOutcome, ProduceTicket)>.Continuation
+    private let worker: Task<Void, Never>
+
+    init(publisher: HubPublisher) {
+        let (stream, continuation) = AsyncStream.makeStream(of: (HubOutcome, ProduceTicket).self)
+        self.continuation = continuation
+        worker = Task {
+            for await (outcome, ticket) in stream { await publisher.finish(outcome, ticket: ticket) }
+        }
+    }
+
+    func append(_ outcome: HubOutcome, ticket: ProduceTicket) {
+        continuation.yield((outcome, ticket))
+    }
+
+    /// Waits until everything appended so far is sent; the lane takes nothing more.
+    func drain() async {
+        continuation.finish()
+        await worker.value
     }
 }

@@ -144,15 +144,18 @@ import TestSupport
                         $0.reboot.commandKey = "rb-1"
                     }, producer: producer)
                 }
-                let rebooted = await eventually(timeout: .seconds(60)) {
+                func rebootProgress() async -> (done: Bool, description: String) {
                     let cwmp = await cpe.informs.contains { $0.contains("1 BOOT") && $0.contains("M Reboot:rb-1") }
-                    let uspDevice = await agent.boots > bootsBefore
+                    let boots = await agent.boots
                     let states = [try? await DispatcherEndToEndTests.state(harness, postgres, "fleet-reboot-\(cpe.deviceID)"),
                                   try? await DispatcherEndToEndTests.state(harness, postgres, "fleet-reboot-\(agent.endpointID)")]
-                    return cwmp && uspDevice && states == ["succeeded", "succeeded"]
+                    let done = cwmp && boots > bootsBefore && states == ["succeeded", "succeeded"]
+                    return (done, "CWMP informed M Reboot: \(cwmp); agent boots \(bootsBefore) → \(boots); command states \(states)")
                 }
+                let rebooted = await eventually(timeout: .seconds(120)) { await rebootProgress().done }
+                let progress = await rebootProgress().description
                 let informsAfter = await cpe.informs
-                #expect(rebooted, "\(informsAfter)\n\(harness.logs)")
+                #expect(rebooted, "\(progress)\n\(informsAfter)\n\(harness.logs)")
                 #expect(fleet.statistics.sessionsFailed == 0, "\(fleet.statistics)")
             }
             running.cancel()
