@@ -65,4 +65,29 @@ public enum SimFirmware {
             throw FetchError(cwmpFault: 9017, uspError: 7022, description: "the download did not complete: \(error)")
         }
     }
+
+    /// Sends `body` to `url` with an HTTP PUT (Basic credentials when given), as a CPE's Upload
+    /// (TR-069 A.4.1.5) does; failures carry their CWMP fault (9011 failure, 9012 credentials
+    /// refused).
+    public static func upload(_ body: [UInt8], to url: String, contentType: String, username: String = "", password: String = "",
+                              client: HTTPClient, timeout: Duration) async throws {
+        var request = HTTPClientRequest(url: url)
+        request.method = .PUT
+        request.headers.add(name: "content-type", value: contentType)
+        if !username.isEmpty {
+            request.headers.add(name: "authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .init(timeout.components.seconds == 0 ? .seconds(1) : .seconds(timeout.components.seconds)))
+        } catch {
+            throw FetchError(cwmpFault: 9011, uspError: 7002, description: "cannot contact the file server: \(error)")
+        }
+        switch response.status.code {
+        case 200..<300: return
+        case 401, 403: throw FetchError(cwmpFault: 9012, uspError: 7002, description: "the file server refused the credentials (\(response.status.code))")
+        default: throw FetchError(cwmpFault: 9011, uspError: 7002, description: "the file server answered \(response.status.code)")
+        }
+    }
 }

@@ -82,7 +82,8 @@ public final class ConnectionRequestServer: Sendable {
 
 /// Serves the simulator's firmware images: `GET /firmware/<version>.bin` answers an image of
 /// that version (`SimFirmware.image`), `GET /firmware/<version>.bin.sha256` its checksum; a
-/// name ending in `-corrupt.bin` answers bytes that are no image.
+/// name ending in `-corrupt.bin` answers bytes that are no image. Takes devices' uploads
+/// (configuration files, logs) with `PUT /uploads/<name>`.
 public final class FirmwareServer: Sendable {
     public let host: String
     private let requestedPort: Int
@@ -90,6 +91,8 @@ public final class FirmwareServer: Sendable {
     private let size: Int
     /// Images served (for the metrics and tests).
     public let downloads = NIOLockedValueBox<Int>(0)
+    /// Files devices uploaded (`PUT /uploads/<name>`), by name.
+    public let uploads = NIOLockedValueBox<[String: [UInt8]]>([:])
 
     public init(host: String = "127.0.0.1", port: Int, imageSize: Int = 65_536) {
         self.host = host
@@ -104,6 +107,9 @@ public final class FirmwareServer: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
+
+    /// The URL a device uploads a file called `name` to.
+    public func uploadURL(name: String) async -> String { "http://\(host):\(await port())/uploads/\(name)" }
 
     /// The URL of an image of `version` on this server.
     public func url(version: String) async -> String { "http://\(host):\(await port())/firmware/\(version).bin" }
@@ -128,6 +134,14 @@ public final class FirmwareServer: Sendable {
             guard let image = image(named: name) else { return Response(status: .notFound) }
             downloads.withLockedValue { $0 += 1 }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: image)))
+        }
+        // Configuration files and logs from Upload (TR-069).
+        router.put("/uploads/:name") { [uploads] request, context -> Response in
+            let name = context.parameters.get("name") ?? ""
+            guard !name.isEmpty else { return Response(status: .notFound) }
+            let body = try await request.body.collect(upTo: 16 << 20)
+            uploads.withLockedValue { $0[name] = Array(buffer: body) }
+            return Response(status: .created)
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: requestedPort)),

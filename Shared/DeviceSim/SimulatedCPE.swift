@@ -81,6 +81,7 @@ public actor SimulatedCPE {
         case reboot(commandKey: String)
         case factoryReset
         case download(Download, started: Date)
+        case upload(Upload, started: Date)
     }
 
     /// The device ID the ACS derives (each part percent-encoded, as `DeviceID.cwmp` does).
@@ -349,6 +350,19 @@ public actor SimulatedCPE {
             }
             pendingActions.append(.download(download, started: Date()))
             return .downloadResponse(TransferResponse(status: .pending))
+        case .upload(let upload):
+            guard let scheme = URL(string: upload.url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+                return .fault(CWMPFault(code: .unsupportedTransferProtocol, string: "only HTTP and HTTPS uploads are supported"))
+            }
+            guard Self.uploadContent(upload.fileType) != nil else {
+                return .fault(CWMPFault(code: .cpeRequestDenied, string: "file type \(upload.fileType) is not supported"))
+            }
+            pendingActions.append(.upload(upload, started: Date()))
+            return .uploadResponse(TransferResponse(status: .pending))
+        case .scheduleInform(let schedule):
+            guard schedule.delaySeconds > 0 else { return .fault(CWMPFault(code: .cpeInvalidArguments, string: "DelaySeconds must be at least 1")) }
+            scheduleInform(after: .seconds(Int(schedule.delaySeconds)), commandKey: schedule.commandKey)
+            return .scheduleInformResponse
         case .getRPCMethods:
             return .getRPCMethodsResponse(GetRPCMethodsResponse(methodList: Self.methods))
         default:
@@ -359,7 +373,7 @@ public actor SimulatedCPE {
     private var notifications: [String: ParameterNotification] = [:]
 
     static let methods = ["GetRPCMethods", "GetParameterNames", "GetParameterValues", "SetParameterValues", "GetParameterAttributes",
-                          "SetParameterAttributes", "AddObject", "DeleteObject", "Reboot", "FactoryReset", "Download"]
+                          "SetParameterAttributes", "AddObject", "DeleteObject", "Reboot", "FactoryReset", "Download", "Upload", "ScheduleInform"]
 
     /// Whether `text` is a valid value of the CWMP type.
     static func fits(_ text: String, type: String) -> Bool {
@@ -439,6 +453,12 @@ public actor SimulatedCPE {
                     rebooted = true
                     loopsLeft = behaviour.rebootLoops ? 3 : 0
                 }
+            case .upload(let upload, let started):
+                if upload.delaySeconds > 0 { try? await Task.sleep(for: .seconds(Int(upload.delaySeconds))) }
+                let fault = await send(upload, timeout: firmwareFetchTimeout)
+                transfers.append(TransferComplete(commandKey: upload.commandKey, fault: fault, startTime: started, completeTime: Date()))
+                owed.append(EventStruct(eventCode: EventCode(rawValue: "7 TRANSFER COMPLETE")))
+                owed.append(EventStruct(eventCode: EventCode(rawValue: "M Upload"), commandKey: upload.commandKey))
             }
         }
         if rebooted { owed.insert(EventStruct(eventCode: EventCode(rawValue: "1 BOOT")), at: owed.first?.eventCode.rawValue == "0 BOOTSTRAP" ? 1 : 0) }
@@ -458,6 +478,66 @@ public actor SimulatedCPE {
         }
         for event in owed where !owedEvents.contains(event) { owedEvents.append(event) }
         transferCompletes += transfers
+    }
+
+    /// The content type of what an Upload of `fileType` sends, or nil for a type this CPE
+    /// does not have.
+    static func uploadContent(_ fileType: String) -> String? {
+        if fileType.hasPrefix("1 Vendor Configuration File") || fileType.hasPrefix("3 Vendor Configuration File") { return "application/xml" }
+        if fileType.hasPrefix("2 Vendor Log File") || fileType.hasPrefix("4 Vendor Log File") { return "text/plain" }
+        return nil
+    }
+
+    /// The vendor configuration file: every writable parameter with its value.
+    public func configurationFile() -> [UInt8] {
+        var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config serial=\"\(serial)\" software=\"\(parameters[root + "DeviceInfo.SoftwareVersion"]?.value ?? "")\">\n"
+        for (path, parameter) in parameters.sorted(by: { $0.key < $1.key }) where parameter.writable {
+            text += "  <param name=\"\(Self.xmlEscaped(path))\" type=\"\(parameter.type)\">\(Self.xmlEscaped(parameter.value))</param>\n"
+        }
+        return Array((text + "</config>\n").utf8)
+    }
+
+    /// The vendor log file: one line per inform this CPE sent.
+    public func logFile() -> [UInt8] {
+        Array(informs.enumerated().map { "session \($0.offset + 1): \($0.element.joined(separator: ", "))\n" }.joined().utf8)
+    }
+
+    private static func xmlEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// Sends the file an Upload asks for.
+    private func send(_ upload: Upload, timeout: Duration) async -> TransferFault {
+        let contentType = Self.uploadContent(upload.fileType) ?? "application/octet-stream"
+        let body = contentType == "text/plain" ? logFile() : configurationFile()
+        do {
+            try await SimFirmware.upload(body, to: upload.url, contentType: contentType, username: upload.username, password: upload.password,
+                                         client: client, timeout: timeout)
+            return .success
+        } catch let error as SimFirmware.FetchError {
+            return TransferFault(code: CWMPFaultCode(error.cwmpFault), string: error.description)
+        } catch {
+            return TransferFault(code: .uploadFailure, string: "\(error)")
+        }
+    }
+
+    /// A ScheduleInform: after `delay`, a session with `3 SCHEDULED` and `M ScheduleInform`.
+    private func scheduleInform(after delay: Duration, commandKey: String) {
+        let runner = sessionRunner
+        Task {
+            try? await Task.sleep(for: delay)
+            self.owe(EventStruct(eventCode: EventCode(rawValue: "M ScheduleInform"), commandKey: commandKey))
+            if let runner {
+                await runner(self, ["3 SCHEDULED"])
+            } else {
+                _ = try? await self.session(events: ["3 SCHEDULED"])
+            }
+        }
+    }
+
+    private func owe(_ event: EventStruct) {
+        if !owedEvents.contains(event) { owedEvents.append(event) }
     }
 
     /// Fetches the image over HTTP and installs it: the size must match, the image must be a

@@ -172,6 +172,88 @@ import TestSupport
     }
 }
 
+/// The optional CWMP RPCs a management system uses for support cases: Upload of the
+/// configuration and the log (a real HTTP PUT to a file server), and ScheduleInform.
+@Suite struct CWMPUploadAndScheduleInformTests {
+    @Test func uploadsReachTheFileServerAndAScheduledInformComes() async throws {
+        let harness = try await PlatformHarness.start()
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        let files = FirmwareServer(port: 0)
+        let filesTask = Task { try await files.run() }
+        defer { filesTask.cancel() }
+        do {
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                let serial = "U" + UUID().uuidString.prefix(8)
+                let cpe = harness.cpe(serial: serial)
+                let device = await cpe.deviceID
+                _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
+                try await cpe.session(events: ["0 BOOTSTRAP"])
+
+                func command(_ id: String, _ body: (inout Twinfleet_Bus_V1_Command) -> Void) -> Twinfleet_Bus_V1_Command {
+                    var command = Twinfleet_Bus_V1_Command()
+                    command.commandID = id
+                    command.deviceID = device
+                    command.tenantID = "default"
+                    command.createdAtUs = Date().unixMicroseconds
+                    body(&command)
+                    return command
+                }
+                let configURL = await files.uploadURL(name: "\(serial).xml")
+                let port = await files.port()
+                try await harness.queue(command("up-cfg-\(serial)") {
+                    $0.upload.url = configURL
+                    $0.upload.fileType = "1 Vendor Configuration File"
+                    $0.upload.commandKey = "up-cfg"
+                }, producer: producer)
+                try await harness.queue(command("si-\(serial)") {
+                    $0.scheduleInform.delaySeconds = 1
+                    $0.scheduleInform.commandKey = "si-1"
+                }, producer: producer)
+                // A file server path that does not take uploads: the CPE reports 9011.
+                try await harness.queue(command("up-log-\(serial)") {
+                    $0.upload.url = "http://127.0.0.1:\(port)/elsewhere/\(serial).log"
+                    $0.upload.fileType = "2 Vendor Log File"
+                    $0.upload.commandKey = "up-log"
+                }, producer: producer)
+
+                let ids = ["up-cfg-\(serial)", "si-\(serial)", "up-log-\(serial)"]
+                var states: [String?] = []
+                let settled = await eventually(timeout: .seconds(90), every: .milliseconds(300)) {
+                    // The CPE uploads after the session that asked, and reports in the next one.
+                    if let events = await cpe.followUp() { _ = try? await cpe.session(events: events) }
+                    states = []
+                    for id in ids { states.append(try? await DispatcherEndToEndTests.state(harness, postgres, id)) }
+                    return states == ["succeeded", "succeeded", "failed"]
+                }
+                let informs = await cpe.informs
+                #expect(settled, "states \(states); informs \(informs)\n\(harness.logs)")
+
+                let uploaded = files.uploads.withLockedValue { $0["\(serial).xml"] }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                #expect(uploaded.contains("<config serial=\"\(serial)\""))
+                #expect(uploaded.contains("name=\"Device.ManagementServer.PeriodicInformInterval\""), "\(uploaded.prefix(500))")
+                #expect(files.uploads.withLockedValue { $0.count } == 1)
+                let transfers = await cpe.transfersReported
+                #expect(transfers.contains { $0.commandKey == "up-cfg" && $0.faultCode == 0 })
+                #expect(transfers.contains { $0.commandKey == "up-log" && $0.faultCode == 9011 })
+                #expect(informs.contains { $0.contains("7 TRANSFER COMPLETE") && $0.contains("M Upload:up-cfg") })
+                // The scheduled inform comes a second after the session that asked for it.
+                let scheduled = await eventually(timeout: .seconds(30)) {
+                    await cpe.informs.contains { $0.contains("3 SCHEDULED") && $0.contains("M ScheduleInform:si-1") }
+                }
+                let informsLater = await cpe.informs
+                #expect(scheduled, "\(informsLater)")
+                let code = try await harness.text(postgres, "SELECT last_error_code::text FROM dispatcher_commands WHERE command_id = \("up-log-\(serial)")")
+                let error = try await harness.text(postgres, "SELECT last_error FROM dispatcher_commands WHERE command_id = \("up-log-\(serial)")")
+                #expect(code == "9011", "\(code ?? "nil"): \(error ?? "nil")")
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+}
+
 /// kill -9 of the dispatcher while commands arrive and while sessions wait for their plans: after
 /// a restart every command is delivered exactly once, in order.
 @Suite struct DispatcherCrashTests {
