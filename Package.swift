@@ -127,7 +127,7 @@ let package = Package(
         tests("APITests", deps: ["TestSupport", "APIAccess", "BusContracts", "TwinfleetModel", "Kafka", asyncHTTPClient, nio, .product(name: "NIOHTTP1", package: "swift-nio"),
             hummingbird, .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, protobuf]),
         tests("FleetQueryTests", deps: ["FleetQuery"]),
-        tests("DeviceSimTests", deps: ["DeviceSim", "DataModel", "HTTPAuth", "TwinfleetModel", asyncHTTPClient]),
+        tests("DeviceSimTests", deps: ["DeviceSim", "DataModel", "HTTPAuth", "TwinfleetModel", "CWMPCodec", asyncHTTPClient, hummingbird, nio, nioLocks]),
         tests("CWMPIngressTests", deps: ["TestSupport", "BusContracts", "Kafka", "HTTPAuth", asyncHTTPClient, protobuf, nio, .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         tests("USPSessionTests", deps: ["USPSession", "USPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         tests("USPIngressTests", deps: ["TestSupport", "USPCodec", "BusContracts", "Kafka", protobuf, nio, nioPosix, .product(name: "NIOSSL", package: "swift-nio-ssl")]),

@@ -82,7 +82,7 @@ if ((SIM_CWMP + SIM_USP > 0)); then
   setsid "$TF_BIN/twinfleet-cpe-sim" --cwmp "$SIM_CWMP" --usp "$SIM_USP" --mqtt-share 0.3 --mqtt-port "${MQTT_PORT:-1883}" \
     --acs-url "http://127.0.0.1:$CWMP_PORT/" --cwmp-username "$CWMP_USERNAME" --cwmp-password "$CWMP_PASSWORD" \
     --cr-username "$CWMP_CR_USERNAME" --cr-password "$CWMP_CR_PASSWORD" --usp-url "ws://127.0.0.1:${USP_WS_PORT:-8090}/usp" \
-    --inform-interval "${TWINFLEET_SIM_INFORM_INTERVAL:-60}" --wifi-degrade-share 0.1 --firmware-failure-share 0.1 \
+    --inform-interval "${TWINFLEET_SIM_INFORM_INTERVAL:-60}" --wifi-degrade-share 0.1 --hosts-churn-share 0.2 --firmware-failure-share 0.1 \
     --data-models "$TF_ROOT/../shared/specs/data-models" --metrics-port "${SIM_METRICS_PORT:-8099}" --firmware-port "${SIM_FIRMWARE_PORT:-8098}" \
     >"$DATA/twinfleet-cpe-sim.log" 2>&1 &
   TF_PIDS+=($!)

@@ -56,6 +56,8 @@ public struct FleetConfiguration: Sendable {
     public var rebootLoopShare = 0.0
     public var wifiDegradeShare = 0.0
     public var throughputDropShare = 0.0
+    /// Share of devices whose LAN hosts come and go (see ``SimBehaviour/hostsChurn``).
+    public var hostsChurnShare = 0.0
     /// How big the devices' data models are.
     public var modelSize = SimModelSize.full
     /// The firmware version devices start with.
@@ -156,7 +158,8 @@ public final class Fleet: Sendable {
 
     private static func behaviour(_ random: inout SeededRandom, _ configuration: FleetConfiguration) -> SimBehaviour {
         SimBehaviour(firmwareInstallFails: random.chance(configuration.firmwareFailureShare), rebootLoops: random.chance(configuration.rebootLoopShare),
-                     wifiDegrades: random.chance(configuration.wifiDegradeShare), throughputDrops: random.chance(configuration.throughputDropShare))
+                     wifiDegrades: random.chance(configuration.wifiDegradeShare), throughputDrops: random.chance(configuration.throughputDropShare),
+                     hostsChurn: random.chance(configuration.hostsChurnShare))
     }
 
     /// The counters so far.
@@ -303,6 +306,11 @@ public final class Fleet: Sendable {
                     try await agent.sendValueChange("Device.DeviceInfo.UpTime", String(uptime))
                     notificationsTotal.increment()
                     stats.withLockedValue { $0.uspNotifications += 1 }
+                    if await agent.behaviour.hostsChurn {
+                        try await agent.churnHosts()
+                        notificationsTotal.increment()
+                        stats.withLockedValue { $0.uspNotifications += 1 }
+                    }
                 } catch {
                     stats.withLockedValue { $0.uspFailures += 1; $0.lastError = "\(agent.endpointID): \(error)" }
                 }

@@ -17,12 +17,18 @@ public struct SimBehaviour: Sendable, Hashable {
     public var wifiDegrades = false
     /// Throughput drops: traffic counters grow at a tenth of the normal rate.
     public var throughputDrops = false
+    /// LAN hosts come and go: with every inform interval a TR-069 device's host goes active or
+    /// inactive (a `4 VALUE CHANGE`), and a USP agent's guest host joins (ObjectCreation) or
+    /// leaves (ObjectDeletion).
+    public var hostsChurn = false
 
-    public init(firmwareInstallFails: Bool = false, rebootLoops: Bool = false, wifiDegrades: Bool = false, throughputDrops: Bool = false) {
+    public init(firmwareInstallFails: Bool = false, rebootLoops: Bool = false, wifiDegrades: Bool = false, throughputDrops: Bool = false,
+                hostsChurn: Bool = false) {
         self.firmwareInstallFails = firmwareInstallFails
         self.rebootLoops = rebootLoops
         self.wifiDegrades = wifiDegrades
         self.throughputDrops = throughputDrops
+        self.hostsChurn = hostsChurn
     }
 }
 
@@ -145,15 +151,42 @@ public actor SimulatedCPE {
     }
 
     /// Changes a value on the device (as its user or firmware would); reported with
-    /// `4 VALUE CHANGE` in the next session.
+    /// `4 VALUE CHANGE` in the next session, which starts at once when the ACS set active
+    /// notification (2) on the parameter (TR-069 A.3.2.4).
     public func changeLocally(_ path: String, to value: String) {
         guard parameters[path] != nil else { return }
         parameters[path]!.value = value
         changedLocally.insert(path)
+        if notification(of: path) == .active { startValueChangeSession() }
     }
 
-    /// Lets `seconds` of device time pass: uptime and traffic counters grow, and a degrading
-    /// Wi-Fi gets worse.
+    /// The notification attribute that applies to `path` (set on it or on an object above it).
+    private func notification(of path: String) -> ParameterNotification {
+        if let own = notifications[path] { return own }
+        return notifications.filter { $0.key.hasSuffix(".") && path.hasPrefix($0.key) }.max { $0.key.count < $1.key.count }?.value ?? .off
+    }
+
+    private var valueChangeSessionPending = false
+
+    /// An active notification: one session with `4 VALUE CHANGE` soon (changes made meanwhile
+    /// go in the same session).
+    private func startValueChangeSession() {
+        guard !valueChangeSessionPending else { return }
+        valueChangeSessionPending = true
+        let runner = sessionRunner
+        Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            self.valueChangeSessionPending = false
+            if let runner {
+                await runner(self, ["4 VALUE CHANGE"])
+            } else {
+                _ = try? await self.session(events: ["4 VALUE CHANGE"])
+            }
+        }
+    }
+
+    /// Lets `seconds` of device time pass: uptime and traffic counters grow, a degrading
+    /// Wi-Fi gets worse, and with churning hosts one host goes active or inactive.
     public func advance(seconds: Int) {
         guard seconds > 0 else { return }
         let root = self.root
@@ -173,7 +206,17 @@ public actor SimulatedCPE {
                 changedLocally.insert(path)
             }
         }
+        if behaviour.hostsChurn {
+            let hosts = parameters.keys.filter { $0.contains("Hosts.Host.") && $0.hasSuffix(".Active") }.sorted()
+            if !hosts.isEmpty {
+                let path = hosts[hostTicks % hosts.count]
+                hostTicks += 1
+                changeLocally(path, to: parameters[path]!.value == "true" || parameters[path]!.value == "1" ? "false" : "true")
+            }
+        }
     }
+
+    private var hostTicks = 0
 
     private func bump(_ path: String, by amount: Int) {
         guard let parameter = parameters[path] else { return }
@@ -307,7 +350,11 @@ public actor SimulatedCPE {
             for item in set.parameterList {
                 let paths = item.name.hasSuffix(".") ? parameters.keys.filter { $0.hasPrefix(item.name) } : (parameters[item.name] == nil ? [] : [item.name])
                 guard !paths.isEmpty else { return .fault(CWMPFault(code: .invalidParameterName, string: item.name)) }
-                if item.notificationChange { for path in paths { notifications[path] = item.notification } }
+                if item.notificationChange {
+                    for path in paths { notifications[path] = item.notification }
+                    // Parameters created under the object later inherit it.
+                    if item.name.hasSuffix(".") { notifications[item.name] = item.notification }
+                }
             }
             return .setParameterAttributesResponse
         case .addObject(let add):

@@ -51,6 +51,9 @@ public actor SimulatedUSPAgent {
     /// How long a reboot keeps the agent away; nil: reboot commands are acknowledged only.
     public var rebootTime: Duration?
     public var behaviour = SimBehaviour()
+    /// The instance number of the guest host ``churnHosts()`` added, while it is there.
+    private var guestHost: Int?
+    private var guests = 0
     /// Boot! events sent.
     public private(set) var boots = 0
     private var client: HTTPClient = .shared
@@ -748,6 +751,55 @@ extension SimulatedUSPAgent {
         parameters["Device.DeviceInfo.SoftwareVersion"] = version
         parameters["Device.DeviceInfo.ActiveFirmwareImage"] = String(image.dropLast())
         await reboot(after: rebootTime, cause: "RemoteReboot", commandKey: commandKey, firmwareUpdated: true)
+    }
+
+    /// A guest's device joins the LAN (a new `Device.Hosts.Host.{i}.`, ObjectCreation with its
+    /// PhysAddress) or, when one is there, leaves it (ObjectDeletion) — each notified when a
+    /// subscription covers the table.
+    public func churnHosts() async throws {
+        let table = "Device.Hosts.Host."
+        if let guest = guestHost {
+            let instance = table + "\(guest)."
+            for key in parameters.keys where key.hasPrefix(instance) { parameters[key] = nil }
+            guestHost = nil
+            countHosts()
+            if let subscription = subscriptionID(notifType: "ObjectDeletion", containing: instance) {
+                var deletion = Usp_Notify.ObjectDeletion()
+                deletion.objPath = instance
+                try await send(notifyMessage(.objDeletion(deletion), subscription: subscription, sendResp: false))
+            }
+            return
+        }
+        let numbers = parameters.keys.compactMap { key -> Int? in
+            key.hasPrefix(table) ? Int(key.dropFirst(table.count).prefix { $0 != "." }) : nil
+        }
+        guard let template = numbers.min() else { return }
+        let number = (numbers.max() ?? 0) + 1
+        guests += 1
+        let mac = String(format: "02:5a:%02x:%02x:%02x:%02x", (guests >> 24) & 0xFF, (guests >> 16) & 0xFF, (guests >> 8) & 0xFF, guests & 0xFF)
+        let instance = table + "\(number)."
+        for (key, value) in parameters where key.hasPrefix(table + "\(template).") {
+            parameters[instance + key.dropFirst((table + "\(template).").count)] = value
+        }
+        parameters[instance + "PhysAddress"] = mac
+        parameters[instance + "IPAddress"] = "192.168.1.\(200 + guests % 50)"
+        parameters[instance + "HostName"] = "guest-\(guests)"
+        if parameters[instance + "Active"] != nil { parameters[instance + "Active"] = "true" }
+        guestHost = number
+        countHosts()
+        if let subscription = subscriptionID(notifType: "ObjectCreation", containing: instance) {
+            var creation = Usp_Notify.ObjectCreation()
+            creation.objPath = instance
+            creation.uniqueKeys = ["PhysAddress": mac]
+            try await send(notifyMessage(.objCreation(creation), subscription: subscription, sendResp: false))
+        }
+    }
+
+    private func countHosts() {
+        guard parameters["Device.Hosts.HostNumberOfEntries"] != nil else { return }
+        let table = "Device.Hosts.Host."
+        let instances = Set(parameters.keys.compactMap { key -> Substring? in key.hasPrefix(table) ? key.dropFirst(table.count).prefix { $0 != "." } : nil })
+        parameters["Device.Hosts.HostNumberOfEntries"] = String(instances.count)
     }
 
     /// Changes a value on the device and notifies it if a ValueChange subscription covers it.

@@ -37,6 +37,18 @@ struct DecodedDeviceEvent {
         case .boot(let boot): protos = boot.parameters
         case .parameterReport(let report): protos = report.parameters
         case .valueChange(let change): protos = change.parameters
+        case .objectCreated(let object):
+            // The new instance's unique keys (USP ObjectCreation) are the first of its
+            // parameters the twin knows; a Get or the next sync brings the rest.
+            guard (try? ParameterPath(validating: object.path))?.isObject == true else {
+                throw PoisonRecordError(code: "invalid-parameter", reason: "created object \(object.path) is not an object path")
+            }
+            protos = object.uniqueKeys.sorted { $0.key < $1.key }.map { key, value in
+                var parameter = Twinfleet_Bus_V1_Parameter()
+                parameter.path = object.path + key
+                parameter.value.stringValue = value
+                return parameter
+            }
         default: protos = []
         }
         var parameters: [Parameter] = []

@@ -1,4 +1,8 @@
 import AsyncHTTPClient
+import CWMPCodec
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
 import DataModel
 import DeviceSim
 import Foundation
@@ -128,5 +132,62 @@ extension DeviceSimTests {
                 #expect(throws: Never.self) { _ = try Self.schema.checkReportedValue(path: parsed, value: parameter.value, protocol: kind.protocol) }
             }
         }
+    }
+
+    /// TR-069 A.3.2.4: a parameter with active notification (2) that changes on the device
+    /// starts a session at once with `4 VALUE CHANGE` and the new value; one with notification
+    /// off waits for the next session. The ACS here is a few lines of real HTTP that asks for
+    /// active notification on the hosts' Active parameters.
+    @Test func activeNotificationStartsASessionWithTheChange() async throws {
+        let informs = NIOLockedValueBox<[Inform]>([])
+        let router = Router()
+        router.post("/acs") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            guard body.readableBytes > 0 else {
+                // The first session's empty POST gets the SetParameterAttributes; later ones end.
+                guard informs.withLockedValue({ $0.count }) == 1 else { return Response(status: .noContent) }
+                let attributes = SetParameterAttributesStruct(name: "Device.Hosts.Host.", notificationChange: true, notification: .active,
+                                                              accessListChange: false, accessList: [])
+                let envelope = CWMPEnvelope(header: CWMPHeader(id: "spa-1"), message: .setParameterAttributes(SetParameterAttributes(parameterList: [attributes])))
+                return Response(status: .ok, headers: [.contentType: "text/xml"], body: .init(byteBuffer: ByteBuffer(bytes: CWMPEncoder().encode(envelope))))
+            }
+            let envelope = try CWMPDecoder().decode(Array(buffer: body))
+            if case .inform(let inform) = envelope.message {
+                informs.withLockedValue { $0.append(inform) }
+                let answer = CWMPEnvelope(header: envelope.header, message: .informResponse(InformResponse()))
+                return Response(status: .ok, headers: [.contentType: "text/xml", .setCookie: "session=\(informs.withLockedValue { $0.count })"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: CWMPEncoder().encode(answer))))
+            }
+            return Response(status: .noContent)
+        }
+        let bound = NIOLockedValueBox<Int?>(nil)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in bound.withLockedValue { $0 = channel.localAddress?.port } })
+        let server = Task { try await app.run() }
+        defer { server.cancel() }
+        var port: Int?
+        while port == nil { try await Task.sleep(for: .milliseconds(10)); port = bound.withLockedValue { $0 } }
+
+        let serial = "SN0000077"
+        let cpe = SimulatedCPE(serial: serial, acsURL: "http://127.0.0.1:\(port!)/acs", username: "cpe", password: "secret",
+                               parameters: Self.builder.device(kind: .tr181Gateway, serial: serial, software: "1.0.0"))
+        let rpcs = try await cpe.session(events: ["0 BOOTSTRAP"])
+        #expect(rpcs == ["SetParameterAttributes"])
+
+        // Notification off: no session of its own.
+        await cpe.changeLocally("Device.WiFi.SSID.1.SSID", to: "changed")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(informs.withLockedValue { $0.count } == 1)
+
+        // Active: a session comes at once, carrying both changes.
+        await cpe.changeLocally("Device.Hosts.Host.1.Active", to: "false")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while informs.withLockedValue({ $0.count }) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(informs.withLockedValue { $0.count } == 2)
+        let second = informs.withLockedValue { $0.last }
+        #expect(second?.events.map(\.eventCode.rawValue) == ["4 VALUE CHANGE"])
+        let reported = Dictionary(uniqueKeysWithValues: (second?.parameterList ?? []).map { ($0.name, $0.value.text) })
+        #expect(reported["Device.Hosts.Host.1.Active"] == "false")
+        #expect(reported["Device.WiFi.SSID.1.SSID"] == "changed")
     }
 }

@@ -119,6 +119,32 @@ import TwinfleetModel
         }
     }
 
+    @Test func createdObjectsBringTheirUniqueKeysAndDeletedObjectsLeave() async throws {
+        let harness = try await TwinHarness.make(partitions: 1)
+        let device = "os::OBJ-" + UUID().uuidString.prefix(6)
+        let t = Date(timeIntervalSince1970: 1_795_300_000)
+        let created = Events.envelope(device, at: t, protocol: .usp) {
+            $0.objectCreated.path = "Device.Hosts.Host.7."
+            $0.objectCreated.uniqueKeys = ["PhysAddress": "02:5a:00:00:00:01"]
+        }
+        let deleted = Events.envelope(device, at: t + 60, protocol: .usp) { $0.objectDeleted.path = "Device.Hosts.Host.7." }
+        let events = [
+            Events.report(device, at: t - 60, root: "Device.", reportID: "r1", [Events.parameter("Device.Hosts.Host.1.PhysAddress", .string("00:11:22:33:44:55"))]),
+            created, deleted,
+        ]
+        try await harness.run { _, reader, producer in
+            let logger = TestEnvironment.logger
+            _ = try await producer.sendAll(events.map { Events.record($0, topic: harness.topic) })
+            let applied = try await eventually(timeout: .seconds(60)) {
+                (try await reader.device(device, logger: logger)?.twinVersion ?? 0) == 3
+            }
+            #expect(applied)
+            #expect(try await reader.parameters(device, asOf: t + 30, logger: logger)["Device.Hosts.Host.7.PhysAddress"] == .string("02:5a:00:00:00:01"))
+            let now = try await reader.parameters(device, asOf: t + 90, logger: logger)
+            #expect(now == ["Device.Hosts.Host.1.PhysAddress": .string("00:11:22:33:44:55")])
+        }
+    }
+
     @Test func badRecordsAreDeadLetteredAndNeighboursApplied() async throws {
         let harness = try await TwinHarness.make(partitions: 1)
         let t = Date(timeIntervalSince1970: 1_795_200_000)

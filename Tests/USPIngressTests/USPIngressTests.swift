@@ -202,6 +202,22 @@ import Glibc
             Self.events(records, topic: ingress.events, device: device).contains { $0.valueChange.parameters.first?.value.stringValue == "home-2" }
         }
 
+        // A guest host joins (ObjectCreation with its unique key) and leaves (ObjectDeletion).
+        await agent.set("Device.Hosts.Host.1.PhysAddress", "00:11:22:33:44:55")
+        await agent.set("Device.Hosts.Host.1.HostName", "laptop")
+        try await agent.churnHosts()
+        try await tap.wait("ObjectCreation event") { records in
+            Self.events(records, topic: ingress.events, device: device).contains {
+                $0.objectCreated.path == "Device.Hosts.Host.2." && $0.objectCreated.uniqueKeys["PhysAddress"]?.hasPrefix("02:5a:") == true
+            }
+        }
+        #expect(await agent.parameters["Device.Hosts.Host.2.HostName"]?.hasPrefix("guest-") == true)
+        try await agent.churnHosts()
+        try await tap.wait("ObjectDeletion event") { records in
+            Self.events(records, topic: ingress.events, device: device).contains { $0.objectDeleted.path == "Device.Hosts.Host.2." }
+        }
+        #expect(await agent.parameters["Device.Hosts.Host.2.HostName"] == nil)
+
         // An unanswered request fails (retriable) after the timeout; a delivery for another
         // connection comes back NOT_DELIVERED.
         await agent.setAnswersRequests(false)

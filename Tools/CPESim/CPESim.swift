@@ -45,6 +45,7 @@ struct CPESim: AsyncParsableCommand {
     @Option(help: "Share of devices that boot-loop after a firmware install.") var rebootLoopShare = 0.0
     @Option(help: "Share of devices whose Wi-Fi degrades.") var wifiDegradeShare = 0.0
     @Option(help: "Share of devices whose throughput drops.") var throughputDropShare = 0.0
+    @Option(help: "Share of devices whose LAN hosts come and go (TR-069: Active changes; USP: a guest host is added and deleted).") var hostsChurnShare = 0.0
     @Option(help: "Firmware version devices start with.") var software = "1.0.0"
     @Option(help: "Data-model size: full (about 1,000 parameters per TR-181 device) or compact (about a third).") var model = "full"
     @Option(help: "The Broadband Forum data-model directory.") var dataModels = "../shared/specs/data-models"
@@ -92,6 +93,7 @@ struct CPESim: AsyncParsableCommand {
         configuration.rebootLoopShare = rebootLoopShare
         configuration.wifiDegradeShare = wifiDegradeShare
         configuration.throughputDropShare = throughputDropShare
+        configuration.hostsChurnShare = hostsChurnShare
         configuration.software = software
         guard let size = SimModelSize(rawValue: model) else { throw ValidationError("--model is full or compact") }
         configuration.modelSize = size
