@@ -77,6 +77,7 @@ public final class SimModelBuilder: Sendable {
                 "Device.": 1, "Device.DeviceInfo.": 1, "Device.DeviceInfo.MemoryStatus.": 1, "Device.DeviceInfo.ProcessStatus.": 1,
                 "Device.DeviceInfo.TemperatureStatus.": 1, "Device.DeviceInfo.TemperatureStatus.TemperatureSensor.{i}.": 1,
                 "Device.DeviceInfo.FirmwareImage.{i}.": 2,
+                "Device.DeviceInfo.VendorConfigFile.{i}.": 1, "Device.DeviceInfo.VendorLogFile.{i}.": 1,
                 "Device.Time.": 1,
                 "Device.WiFi.": 1, "Device.WiFi.Radio.{i}.": 2, "Device.WiFi.Radio.{i}.Stats.": 1,
                 "Device.WiFi.SSID.{i}.": 4, "Device.WiFi.SSID.{i}.Stats.": 1,

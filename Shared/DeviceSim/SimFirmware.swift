@@ -82,12 +82,12 @@ public enum SimFirmware {
         do {
             response = try await client.execute(request, timeout: .init(timeout.components.seconds == 0 ? .seconds(1) : .seconds(timeout.components.seconds)))
         } catch {
-            throw FetchError(cwmpFault: 9011, uspError: 7002, description: "cannot contact the file server: \(error)")
+            throw FetchError(cwmpFault: 9011, uspError: 7022, description: "cannot contact the file server: \(error)")
         }
         switch response.status.code {
         case 200..<300: return
-        case 401, 403: throw FetchError(cwmpFault: 9012, uspError: 7002, description: "the file server refused the credentials (\(response.status.code))")
-        default: throw FetchError(cwmpFault: 9011, uspError: 7002, description: "the file server answered \(response.status.code)")
+        case 401, 403: throw FetchError(cwmpFault: 9012, uspError: 7022, description: "the file server refused the credentials (\(response.status.code))")
+        default: throw FetchError(cwmpFault: 9011, uspError: 7022, description: "the file server answered \(response.status.code)")
         }
     }
 }

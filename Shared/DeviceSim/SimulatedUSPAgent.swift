@@ -14,7 +14,8 @@ import WSClient
 /// keeps a real subscription table, and sends Boot!, ValueChange and OperationComplete
 /// notifications. With ``rebootTime`` set it really reboots on `Device.Reboot()`,
 /// `Device.FactoryReset()` and firmware activation (disconnects, reconnects, sends Boot!), and
-/// `FirmwareImage.{i}.Download()` fetches the image over HTTP and checks its size and checksum.
+/// `FirmwareImage.{i}.Download()` fetches the image over HTTP and checks its size and checksum;
+/// `VendorConfigFile.{i}.Backup()` and `VendorLogFile.{i}.Upload()` send a file with HTTP PUT.
 /// Everything it receives is kept for assertions.
 ///
 /// The tests' agent and every USP device of `twinfleet-cpe-sim` are this type.
@@ -644,6 +645,13 @@ extension SimulatedUSPAgent {
                 self.resetModel()
                 await self.reboot(after: rebootTime, cause: "RemoteFactoryReset", commandKey: operate.commandKey, firmwareUpdated: false)
             }
+        case _ where Self.isUpload(command):
+            // Backup() and Upload() are asynchronous: OperationComplete once the file is sent.
+            let object = String(command[...command.lastIndex(of: ".")!])
+            guard parameters.keys.contains(where: { $0.hasPrefix(object) }) else { return error(msgID, code: 7026, "\(object) does not exist") }
+            asyncRequests += 1
+            result.reqObjPath = "Device.LocalAgent.Request.\(asyncRequests)."
+            Task { await self.upload(operate) }
         default:
             guard command.hasPrefix("Device.DeviceInfo.FirmwareImage."), command.hasSuffix(".Download()") || command.hasSuffix(".Activate()") else { return nil }
             let image = String(command.dropLast(command.hasSuffix(".Download()") ? "Download()".count : "Activate()".count))
@@ -723,6 +731,19 @@ extension SimulatedUSPAgent {
         } catch {
             failure = (7022, "\(error)")
         }
+        if failure == nil {
+            parameters[image + "Version"] = version
+            parameters[image + "Available"] = "true"
+            parameters[image + "Status"] = "Available"
+        }
+        await complete(operate, failure: failure)
+        if failure == nil, arguments["AutoActivate"] == "true" {
+            await activate(image: image, version: version, rebootTime: rebootTime, commandKey: operate.commandKey)
+        }
+    }
+
+    /// Sends OperationComplete for an asynchronous command: output arguments, or the failure.
+    private func complete(_ operate: Usp_Operate, failure: (UInt32, String)?) async {
         var complete = Usp_Notify.OperationComplete()
         let command = operate.command
         let dot = command.lastIndex(of: ".")!
@@ -735,16 +756,41 @@ extension SimulatedUSPAgent {
             commandFailure.errMsg = failure.1
             complete.cmdFailure = commandFailure
         } else {
-            parameters[image + "Version"] = version
-            parameters[image + "Available"] = "true"
-            parameters[image + "Status"] = "Available"
             complete.reqOutputArgs = Usp_Notify.OperationComplete.OutputArgs()
         }
         let message = notifyMessage(.operComplete(complete), subscription: subscriptionID(notifType: "OperationComplete", containing: command) ?? "opc", sendResp: true)
         try? await send(message)
-        if failure == nil, arguments["AutoActivate"] == "true" {
-            await activate(image: image, version: version, rebootTime: rebootTime, commandKey: operate.commandKey)
+    }
+
+    /// `Device.DeviceInfo.VendorConfigFile.{i}.Backup()` or `…VendorLogFile.{i}.Upload()`.
+    static func isUpload(_ command: String) -> Bool {
+        (command.hasPrefix("Device.DeviceInfo.VendorConfigFile.") && command.hasSuffix(".Backup()"))
+            || (command.hasPrefix("Device.DeviceInfo.VendorLogFile.") && command.hasSuffix(".Upload()"))
+    }
+
+    /// Sends the configuration (every writable parameter, XML) or the log (one line per boot
+    /// and request) to the URL with an HTTP PUT, then OperationComplete (7022 on failure).
+    private func upload(_ operate: Usp_Operate) async {
+        let arguments = operate.inputArgs
+        let log = operate.command.hasSuffix(".Upload()")
+        let body: String
+        if log {
+            body = "boots: \(boots)\n" + received.map { "received \($0.header.msgType) \($0.header.msgID)\n" }.joined()
+        } else {
+            body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config endpoint=\"\(endpointID)\">\n"
+                + parameters.keys.sorted().filter { !readOnly.contains($0) }.map { "  <param name=\"\($0)\">\(parameters[$0]!)</param>\n" }.joined()
+                + "</config>\n"
         }
+        var failure: (UInt32, String)?
+        do {
+            try await SimFirmware.upload(Array(body.utf8), to: arguments["URL"] ?? "", contentType: log ? "text/plain" : "application/xml",
+                                         username: arguments["Username"] ?? "", password: arguments["Password"] ?? "", client: client, timeout: .seconds(60))
+        } catch let error as SimFirmware.FetchError {
+            failure = (error.uspError, error.description)
+        } catch {
+            failure = (7022, "\(error)")
+        }
+        await complete(operate, failure: failure)
     }
 
     private func activate(image: String, version: String, rebootTime: Duration, commandKey: String) async {

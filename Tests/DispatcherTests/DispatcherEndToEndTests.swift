@@ -190,13 +190,7 @@ import TestSupport
                 try await cpe.session(events: ["0 BOOTSTRAP"])
 
                 func command(_ id: String, _ body: (inout Twinfleet_Bus_V1_Command) -> Void) -> Twinfleet_Bus_V1_Command {
-                    var command = Twinfleet_Bus_V1_Command()
-                    command.commandID = id
-                    command.deviceID = device
-                    command.tenantID = "default"
-                    command.createdAtUs = Date().unixMicroseconds
-                    body(&command)
-                    return command
+                    SimulatedFleetTests.command(id, device: device, body)
                 }
                 let configURL = await files.uploadURL(name: "\(serial).xml")
                 let port = await files.port()

@@ -8,8 +8,8 @@ import TestSupport
 
 /// A small simulated fleet (`Fleet` from DeviceSim, the engine of `twinfleet-cpe-sim`) against
 /// the real twin-store, command-dispatcher, cwmp-ingress and usp-ingress: bootstrap with
-/// complete twins, periodic informs, a queued Set, a firmware download over HTTP with the reboot
-/// into it, and a reboot — for TR-069 (TR-181 and TR-098 models) and TR-369 devices.
+/// complete twins, periodic informs, a queued Set, a configuration upload, a firmware download
+/// over HTTP with the reboot into it, and a reboot — for TR-069 (TR-181 and TR-098 models) and TR-369 devices.
 @Suite(.serialized) struct SimulatedFleetTests {
     static var dataModels: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -110,6 +110,26 @@ import TestSupport
                     return cwmp && twinCWMP && uspDevice && twinUSP
                 }
                 #expect(set, "\(harness.logs)")
+
+                // Uploads: the configuration of a TR-069 device (Upload) and a USP agent
+                // (VendorConfigFile.1.Backup()) reach the file server; the commands succeed.
+                for device in [cpe.deviceID, agent.endpointID] {
+                    let url = await firmware.uploadURL(name: "\(device).xml")
+                    try await harness.queue(Self.command("fleet-up-\(device)", device: device) {
+                        $0.upload.url = url
+                        $0.upload.fileType = "1 Vendor Configuration File"
+                        $0.upload.commandKey = "cfg-1"
+                    }, producer: producer)
+                }
+                let uploaded = await eventually(timeout: .seconds(60)) {
+                    let states = [try? await DispatcherEndToEndTests.state(harness, postgres, "fleet-up-\(cpe.deviceID)"),
+                                  try? await DispatcherEndToEndTests.state(harness, postgres, "fleet-up-\(agent.endpointID)")]
+                    return states == ["succeeded", "succeeded"]
+                }
+                #expect(uploaded, "\(harness.logs)")
+                let files = firmware.uploads.withLockedValue { $0 }
+                #expect(files["\(cpe.deviceID).xml"].map { String(decoding: $0, as: UTF8.self) }?.contains(ssid) == true)
+                #expect(files["\(agent.endpointID).xml"].map { String(decoding: $0, as: UTF8.self) }?.contains("fleet-usp-wifi") == true)
 
                 // Firmware: fetched over HTTP, installed, the device reboots into it, the twin shows it.
                 let url = await firmware.url(version: "2.0.0")
