@@ -44,13 +44,9 @@ public enum SimFirmware {
 
     /// Fetches `url` (http or https), with Basic credentials when given.
     public static func fetch(_ url: String, username: String = "", password: String = "", client: HTTPClient, timeout: Duration) async throws -> [UInt8] {
-        var request = HTTPClientRequest(url: url)
-        if !username.isEmpty {
-            request.headers.add(name: "authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
-        }
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .init(timeout.components.seconds == 0 ? .seconds(1) : .seconds(timeout.components.seconds)))
+            response = try await execute(fileServerRequest(url, username: username, password: password), client: client, timeout: timeout)
         } catch {
             throw FetchError(cwmpFault: 9015, uspError: 7022, description: "cannot contact the file server: \(error)")
         }
@@ -71,16 +67,13 @@ public enum SimFirmware {
     /// refused).
     public static func upload(_ body: [UInt8], to url: String, contentType: String, username: String = "", password: String = "",
                               client: HTTPClient, timeout: Duration) async throws {
-        var request = HTTPClientRequest(url: url)
+        var request = fileServerRequest(url, username: username, password: password)
         request.method = .PUT
         request.headers.add(name: "content-type", value: contentType)
-        if !username.isEmpty {
-            request.headers.add(name: "authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
-        }
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .init(timeout.components.seconds == 0 ? .seconds(1) : .seconds(timeout.components.seconds)))
+            response = try await execute(request, client: client, timeout: timeout)
         } catch {
             throw FetchError(cwmpFault: 9011, uspError: 7022, description: "cannot contact the file server: \(error)")
         }
@@ -89,5 +82,36 @@ public enum SimFirmware {
         case 401, 403: throw FetchError(cwmpFault: 9012, uspError: 7022, description: "the file server refused the credentials (\(response.status.code))")
         default: throw FetchError(cwmpFault: 9011, uspError: 7022, description: "the file server answered \(response.status.code)")
         }
+    }
+
+    /// A request to a file server, with Basic credentials when given.
+    private static func fileServerRequest(_ url: String, username: String, password: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        if !username.isEmpty {
+            request.headers.add(name: "authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
+        }
+        return request
+    }
+
+    /// Runs `request` with a whole-second timeout (at least one second).
+    private static func execute(_ request: HTTPClientRequest, client: HTTPClient, timeout: Duration) async throws -> HTTPClientResponse {
+        try await client.execute(request, timeout: .seconds(max(1, timeout.components.seconds)))
+    }
+
+    /// A vendor configuration file: the root element's attributes, then one `<param>` per
+    /// parameter (name order), with its type when known; everything XML-escaped.
+    public static func configurationFile(attributes: [(String, String)], parameters: [(name: String, type: String?, value: String)]) -> [UInt8] {
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config"
+        for (name, value) in attributes { text += " \(name)=\"\(escaped(value))\"" }
+        text += ">\n"
+        for parameter in parameters.sorted(by: { $0.name < $1.name }) {
+            let type = parameter.type.map { " type=\"\($0)\"" } ?? ""
+            text += "  <param name=\"\(escaped(parameter.name))\"\(type)>\(escaped(parameter.value))</param>\n"
+        }
+        return Array((text + "</config>\n").utf8)
     }
 }

@@ -173,14 +173,21 @@ public actor SimulatedCPE {
     private func startValueChangeSession() {
         guard !valueChangeSessionPending else { return }
         valueChangeSessionPending = true
+        startSession(["4 VALUE CHANGE"], after: .milliseconds(100))
+    }
+
+    /// A session the CPE opens on its own (connection request, active notification, scheduled
+    /// inform): through the fleet's runner when there is one; `owing` is added to the events
+    /// the device owes just before it.
+    private func startSession(_ events: [String], after delay: Duration = .zero, owing event: EventStruct? = nil) {
         let runner = sessionRunner
         Task {
-            try? await Task.sleep(for: .milliseconds(100))
-            self.valueChangeSessionPending = false
+            if delay > .zero { try? await Task.sleep(for: delay) }
+            if let event, !self.owedEvents.contains(event) { self.owedEvents.append(event) }
             if let runner {
-                await runner(self, ["4 VALUE CHANGE"])
+                await runner(self, events)
             } else {
-                _ = try? await self.session(events: ["4 VALUE CHANGE"])
+                _ = try? await self.session(events: events)
             }
         }
     }
@@ -245,6 +252,8 @@ public actor SimulatedCPE {
         var informEvents = events.map { EventStruct(eventCode: EventCode(rawValue: $0)) }
         for owed in owedEvents where !informEvents.contains(owed) { informEvents.append(owed) }
         let changed = changedLocally
+        // Changes from here on need a session of their own.
+        valueChangeSessionPending = false
         if !changed.isEmpty, !informEvents.contains(where: { $0.eventCode.rawValue == "4 VALUE CHANGE" }) {
             informEvents.append(EventStruct(eventCode: EventCode(rawValue: "4 VALUE CHANGE")))
         }
@@ -537,21 +546,14 @@ public actor SimulatedCPE {
 
     /// The vendor configuration file: every writable parameter with its value.
     public func configurationFile() -> [UInt8] {
-        var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config serial=\"\(serial)\" software=\"\(parameters[root + "DeviceInfo.SoftwareVersion"]?.value ?? "")\">\n"
-        for (path, parameter) in parameters.sorted(by: { $0.key < $1.key }) where parameter.writable {
-            text += "  <param name=\"\(Self.xmlEscaped(path))\" type=\"\(parameter.type)\">\(Self.xmlEscaped(parameter.value))</param>\n"
-        }
-        return Array((text + "</config>\n").utf8)
+        SimFirmware.configurationFile(
+            attributes: [("serial", serial), ("software", parameters[root + "DeviceInfo.SoftwareVersion"]?.value ?? "")],
+            parameters: parameters.filter(\.value.writable).map { ($0.key, $0.value.type, $0.value.value) })
     }
 
     /// The vendor log file: one line per inform this CPE sent.
     public func logFile() -> [UInt8] {
         Array(informs.enumerated().map { "session \($0.offset + 1): \($0.element.joined(separator: ", "))\n" }.joined().utf8)
-    }
-
-    private static func xmlEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
     /// Sends the file an Upload asks for.
@@ -571,20 +573,7 @@ public actor SimulatedCPE {
 
     /// A ScheduleInform: after `delay`, a session with `3 SCHEDULED` and `M ScheduleInform`.
     private func scheduleInform(after delay: Duration, commandKey: String) {
-        let runner = sessionRunner
-        Task {
-            try? await Task.sleep(for: delay)
-            self.owe(EventStruct(eventCode: EventCode(rawValue: "M ScheduleInform"), commandKey: commandKey))
-            if let runner {
-                await runner(self, ["3 SCHEDULED"])
-            } else {
-                _ = try? await self.session(events: ["3 SCHEDULED"])
-            }
-        }
-    }
-
-    private func owe(_ event: EventStruct) {
-        if !owedEvents.contains(event) { owedEvents.append(event) }
+        startSession(["3 SCHEDULED"], after: delay, owing: EventStruct(eventCode: EventCode(rawValue: "M ScheduleInform"), commandKey: commandKey))
     }
 
     /// Fetches the image over HTTP and installs it: the size must match, the image must be a
@@ -661,14 +650,7 @@ public actor SimulatedCPE {
     func connectionRequested() {
         connectionRequests += 1
         guard !sessionInProgress, !rebooting else { return }
-        let runner = sessionRunner
-        Task {
-            if let runner {
-                await runner(self, ["6 CONNECTION REQUEST"])
-            } else {
-                _ = try? await self.session(events: ["6 CONNECTION REQUEST"])
-            }
-        }
+        startSession(["6 CONNECTION REQUEST"])
     }
 
     /// True while a session runs.
