@@ -298,7 +298,9 @@ public final class Fleet: Sendable {
                     try await connect(agent, boot: false)
                     continue
                 }
-                if await !agent.isConnected {
+                // A rebooting agent reconnects by itself; a second connection would replace its
+                // own (and the answers still on it).
+                if await !agent.isConnected, await !agent.isRebooting {
                     try await connect(agent, boot: false)
                 }
                 let uptime = (Int(await agent.parameters["Device.DeviceInfo.UpTime"] ?? "0") ?? 0) + Int(waited.components.seconds)

@@ -57,6 +57,8 @@ public actor SimulatedUSPAgent {
     private var guests = 0
     /// Boot! events sent.
     public private(set) var boots = 0
+    /// True from a reboot's start until the agent has reconnected: the agent reconnects itself.
+    public private(set) var isRebooting = false
     private var client: HTTPClient = .shared
     /// How the agent last connected, to reconnect after a reboot.
     private var reconnect: (@Sendable (SimulatedUSPAgent) async throws -> Void)?
@@ -679,6 +681,8 @@ extension SimulatedUSPAgent {
 
     /// Drops the connection, stays away for `time`, reconnects and sends Boot!.
     private func reboot(after time: Duration, cause: String, commandKey: String, firmwareUpdated: Bool) async {
+        isRebooting = true
+        defer { isRebooting = false }
         // A device answers, then takes a moment to shut down.
         try? await Task.sleep(for: .seconds(1))
         switch transport {
@@ -773,17 +777,13 @@ extension SimulatedUSPAgent {
     private func upload(_ operate: Usp_Operate) async {
         let arguments = operate.inputArgs
         let log = operate.command.hasSuffix(".Upload()")
-        let body: String
-        if log {
-            body = "boots: \(boots)\n" + received.map { "received \($0.header.msgType) \($0.header.msgID)\n" }.joined()
-        } else {
-            body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config endpoint=\"\(endpointID)\">\n"
-                + parameters.keys.sorted().filter { !readOnly.contains($0) }.map { "  <param name=\"\($0)\">\(parameters[$0]!)</param>\n" }.joined()
-                + "</config>\n"
-        }
+        let body = log
+            ? Array(("boots: \(boots)\n" + received.map { "received \($0.header.msgType) \($0.header.msgID)\n" }.joined()).utf8)
+            : SimFirmware.configurationFile(attributes: [("endpoint", endpointID)],
+                                            parameters: parameters.filter { !readOnly.contains($0.key) }.map { ($0.key, nil, $0.value) })
         var failure: (UInt32, String)?
         do {
-            try await SimFirmware.upload(Array(body.utf8), to: arguments["URL"] ?? "", contentType: log ? "text/plain" : "application/xml",
+            try await SimFirmware.upload(body, to: arguments["URL"] ?? "", contentType: log ? "text/plain" : "application/xml",
                                          username: arguments["Username"] ?? "", password: arguments["Password"] ?? "", client: client, timeout: .seconds(60))
         } catch let error as SimFirmware.FetchError {
             failure = (error.uspError, error.description)
@@ -816,9 +816,7 @@ extension SimulatedUSPAgent {
             }
             return
         }
-        let numbers = parameters.keys.compactMap { key -> Int? in
-            key.hasPrefix(table) ? Int(key.dropFirst(table.count).prefix { $0 != "." }) : nil
-        }
+        let numbers = instances(of: table)
         guard let template = numbers.min() else { return }
         let number = (numbers.max() ?? 0) + 1
         guests += 1
@@ -843,9 +841,12 @@ extension SimulatedUSPAgent {
 
     private func countHosts() {
         guard parameters["Device.Hosts.HostNumberOfEntries"] != nil else { return }
-        let table = "Device.Hosts.Host."
-        let instances = Set(parameters.keys.compactMap { key -> Substring? in key.hasPrefix(table) ? key.dropFirst(table.count).prefix { $0 != "." } : nil })
-        parameters["Device.Hosts.HostNumberOfEntries"] = String(instances.count)
+        parameters["Device.Hosts.HostNumberOfEntries"] = String(instances(of: "Device.Hosts.Host.").count)
+    }
+
+    /// The instance numbers of a table (`Device.Hosts.Host.`) the model has.
+    private func instances(of table: String) -> Set<Int> {
+        Set(parameters.keys.compactMap { key in key.hasPrefix(table) ? Int(key.dropFirst(table.count).prefix { $0 != "." }) : nil })
     }
 
     /// Changes a value on the device and notifies it if a ValueChange subscription covers it.

@@ -170,7 +170,8 @@ import TestSupport
                     let states = [try? await DispatcherEndToEndTests.state(harness, postgres, "fleet-reboot-\(cpe.deviceID)"),
                                   try? await DispatcherEndToEndTests.state(harness, postgres, "fleet-reboot-\(agent.endpointID)")]
                     let done = cwmp && boots > bootsBefore && states == ["succeeded", "succeeded"]
-                    return (done, "CWMP informed M Reboot: \(cwmp); agent boots \(bootsBefore) → \(boots); command states \(states)")
+                    let error = try? await harness.text(postgres, "SELECT last_error FROM dispatcher_commands WHERE command_id = \("fleet-reboot-\(agent.endpointID)")")
+                    return (done, "CWMP informed M Reboot: \(cwmp); agent boots \(bootsBefore) → \(boots); command states \(states); USP reboot's last error: \(error ?? "none")")
                 }
                 let rebooted = await eventually(timeout: .seconds(120)) { await rebootProgress().done }
                 let progress = await rebootProgress().description
