@@ -270,7 +270,9 @@ public actor SimulatedCPE {
         guard let cookie = response.cookie else { throw SimError("no session cookie") }
         // The Inform was accepted: what it carried is no longer owed.
         informs.append(informEvents.map { $0.commandKey.isEmpty ? $0.eventCode.rawValue : "\($0.eventCode.rawValue):\($0.commandKey)" })
-        owedEvents = []
+        // Only what this Inform carried: an event owed since (a scheduled inform firing
+        // mid-session) waits for the next one.
+        owedEvents.removeAll { informEvents.contains($0) }
         changedLocally.subtract(changed)
         // CPE requests first: every TransferComplete the CPE owes.
         while let transfer = transferCompletes.first {
