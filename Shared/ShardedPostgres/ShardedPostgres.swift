@@ -12,14 +12,23 @@ public final class ShardedPostgres: Service, Sendable {
     public let control: PostgresClient
     /// One client per shard, shard 0 first.
     public let shards: [PostgresClient]
-    private let map: NIOLockedValueBox<ShardMap>
+    private let map: NIOLockedValueBox<LoadedMap>
+
+    /// The map in use and the order of the loads: a load installs its map only if no load that
+    /// began after it has installed one already, so a slow load that read the table before a
+    /// partition move committed can never put the old map back after the mover's own reload.
+    private struct LoadedMap {
+        var map: ShardMap
+        var installed: UInt64 = 0
+        var issued: UInt64 = 0
+    }
 
     /// Creates clients (no connection is made until `run()`), with the default map for
     /// `partitionCount` partitions until `loadShardMap` reads the stored one.
     public init(configuration: ShardedPostgresConfiguration, partitionCount: Int32, backgroundLogger: Logger) throws {
         control = PostgresClient(configuration: configuration.control, backgroundLogger: backgroundLogger)
         shards = configuration.shards.map { PostgresClient(configuration: $0, backgroundLogger: backgroundLogger) }
-        map = NIOLockedValueBox(try ShardMap(partitionCount: partitionCount, shardCount: configuration.shards.count))
+        map = NIOLockedValueBox(LoadedMap(map: try ShardMap(partitionCount: partitionCount, shardCount: configuration.shards.count)))
     }
 
     /// Runs the connection pools until cancelled or shut down.
@@ -32,7 +41,7 @@ public final class ShardedPostgres: Service, Sendable {
     }
 
     /// The current partition→shard map.
-    public var shardMap: ShardMap { map.withLockedValue { $0 } }
+    public var shardMap: ShardMap { map.withLockedValue { $0.map } }
 
     /// The client of a shard.
     public func client(forShard shard: Int) -> PostgresClient { shards[shard] }
@@ -63,7 +72,10 @@ public final class ShardedPostgres: Service, Sendable {
     /// (a different P would silently move every device to another partition).
     @discardableResult
     public func loadShardMap(logger: Logger) async throws -> ShardMap {
-        let current = shardMap
+        let (current, ticket) = map.withLockedValue { state -> (ShardMap, UInt64) in
+            state.issued += 1
+            return (state.map, state.issued)
+        }
         let loaded = try await control.transaction(logger: logger) { connection -> ShardMap in
             try await connection.query("""
                 INSERT INTO cluster_settings (key, value) VALUES ('partition_count', \(String(current.partitionCount)))
@@ -92,8 +104,12 @@ public final class ShardedPostgres: Service, Sendable {
             }
             return try ShardMap(partitionCount: current.partitionCount, shardCount: current.shardCount, overrides: overrides)
         }
-        map.withLockedValue { $0 = loaded }
-        return loaded
+        return map.withLockedValue { state in
+            guard ticket > state.installed else { return state.map }
+            state.map = loaded
+            state.installed = ticket
+            return loaded
+        }
     }
 }
 

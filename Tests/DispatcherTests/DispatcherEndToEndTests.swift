@@ -257,24 +257,29 @@ import TestSupport
         do {
             try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
                 let cpes = (0..<24).map { harness.cpe(serial: "K\($0)-" + UUID().uuidString.prefix(6)) }
-                let perDevice = 5
+                let perDevice = 5, beforeKill = 3
                 var ids: [String] = []
-                for cpe in cpes {
-                    let device = await cpe.deviceID
-                    for step in 1...perDevice {
-                        let id = "k\(step)-\(device)"
-                        ids.append(id)
-                        try await harness.queue(DispatcherEndToEndTests.set(id, device: device, path: "Device.WiFi.SSID.1.SSID", value: "v\(step)"), producer: producer)
+                func queue(steps: ClosedRange<Int>) async throws {
+                    for cpe in cpes {
+                        let device = await cpe.deviceID
+                        for step in steps {
+                            let id = "k\(step)-\(device)"
+                            ids.append(id)
+                            try await harness.queue(DispatcherEndToEndTests.set(id, device: device, path: "Device.WiFi.SSID.1.SSID", value: "v\(step)"), producer: producer)
+                        }
                     }
                 }
-                // Killed while the queue fills.
+                // Killed while the queue fills: the first commands of every device are on the
+                // bus and being applied; the rest are queued while no dispatcher runs.
+                try await queue(steps: 1...beforeKill)
                 let started = await eventually(timeout: .seconds(60), every: .milliseconds(20)) {
                     (try? await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands")) ?? 0 >= 10
                 }
                 #expect(started, "\(harness.logs)")
                 await harness.killDispatcher()
                 let atKill = try await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands")
-                #expect(atKill < ids.count, "the kill should land while commands arrive")
+                try await queue(steps: (beforeKill + 1)...perDevice)
+                #expect(atKill >= 10 && atKill <= cpes.count * beforeKill, "\(atKill) commands stored at the kill")
 
                 // Every device opens a session while no dispatcher runs: the plans wait.
                 let sessions = cpes.map { cpe in Task { try await cpe.session(events: ["0 BOOTSTRAP", "1 BOOT"]) } }

@@ -44,7 +44,7 @@ import Glibc
         variables["USP_ALLOWED_AGENTS"] = "os::test-*,proto::exact-agent"
         variables["USP_EVENTS_TOPIC"] = events
         variables["USP_RESULTS_TOPIC"] = results
-        variables["USP_REQUEST_TIMEOUT_MS"] = "1500"
+        variables["USP_REQUEST_TIMEOUT_MS"] = "5000"  // the timeout step waits this long; under full-suite load an answer can take longer than 1.5 s
         variables["USP_VALUE_CHANGE_PATHS"] = "Device.WiFi.SSID."
         variables["USP_SYNC_PATHS_PER_GET"] = "1"
         for (key, value) in extra { variables[key] = value }
@@ -90,6 +90,12 @@ import Glibc
         return results(records, topic: ingress.results, command: command).first { ![.delivered, .inProgress].contains($0.status) }!
     }
 
+    /// Expects the command's final result to be a success, naming what it was otherwise.
+    static func expectSucceeded(_ tap: BusTap, _ ingress: Ingress, _ command: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let result = try await final(tap, ingress, command)
+        #expect(result.status == .succeeded, "\(command): \(result.status) \(result.error)", sourceLocation: sourceLocation)
+    }
+
     static func connectedSession(_ tap: BusTap, _ ingress: Ingress, device: String, after known: Set<String> = []) async throws -> String {
         let records = try await tap.wait("connected presence of \(device)") { records in
             events(records, topic: ingress.events, device: device).contains { $0.presence.kind == .connected && !known.contains($0.sessionID) }
@@ -131,7 +137,7 @@ import Glibc
 
         // Refresh: GetSupportedDM, then Gets in chunks, published as one typed full sync.
         try await Self.deliver(Self.command("refresh-1", device: device) { $0.refresh.path = "Device." }, to: ingress, session: session, producer: producer)
-        #expect(try await Self.final(tap, ingress, "refresh-1").status == .succeeded)
+        try await Self.expectSucceeded(tap, ingress, "refresh-1")
         let gets = await agent.received.filter { $0.header.msgType == .get && $0.header.msgID.contains("refresh-1") }
         #expect(gets.count >= 3, "expected chunked Gets, saw \(gets.count)")
         #expect(await agent.received.contains { $0.header.msgType == .getSupportedDm })
@@ -158,7 +164,7 @@ import Glibc
         ssid.path = "Device.WiFi.SSID.2.SSID"
         ssid.value.stringValue = "visitors"
         try await Self.deliver(Self.command("set-1", device: device) { $0.setParameters.parameters = [ssid] }, to: ingress, session: session, producer: producer)
-        #expect(try await Self.final(tap, ingress, "set-1").status == .succeeded)
+        try await Self.expectSucceeded(tap, ingress, "set-1")
         #expect(await agent.parameters["Device.WiFi.SSID.2.SSID"] == "visitors")
 
         var version = Twinfleet_Bus_V1_Parameter()
@@ -183,11 +189,11 @@ import Glibc
         #expect(await agent.parameters["Device.WiFi.SSID.3.SSID"] == "iot")
 
         try await Self.deliver(Self.command("delete-1", device: device) { $0.deleteObject.objectPath = "Device.WiFi.SSID.3." }, to: ingress, session: session, producer: producer)
-        #expect(try await Self.final(tap, ingress, "delete-1").status == .succeeded)
+        try await Self.expectSucceeded(tap, ingress, "delete-1")
         #expect(await agent.parameters["Device.WiFi.SSID.3.SSID"] == nil)
 
         try await Self.deliver(Self.command("reboot-1", device: device) { $0.reboot = Twinfleet_Bus_V1_Reboot() }, to: ingress, session: session, producer: producer)
-        #expect(try await Self.final(tap, ingress, "reboot-1").status == .succeeded)
+        try await Self.expectSucceeded(tap, ingress, "reboot-1")
         #expect(await agent.received.contains { $0.body.request.operate.command == "Device.Reboot()" })
 
         try await Self.deliver(Self.command("op-1", device: device) { $0.operate.commandPath = "Device.X_TEST.Async()"; $0.operate.sendResp = true }, to: ingress, session: session, producer: producer)
@@ -246,7 +252,7 @@ import Glibc
         try await Task.sleep(for: .milliseconds(500))
         #expect(await agent.received.filter { $0.header.msgType == .add && $0.header.msgID.hasPrefix("tf/ctl/") }.count == addsBefore)
         try await Self.deliver(Self.command("get-4", device: device) { $0.getParameters.paths = ["Device.DeviceInfo.ModelName"] }, to: ingress, session: second, producer: producer)
-        #expect(try await Self.final(tap, ingress, "get-4").status == .succeeded)
+        try await Self.expectSucceeded(tap, ingress, "get-4")
 
         await agent.disconnect()
         await tap.stop()
