@@ -29,8 +29,8 @@ struct ParameterWrite {
     let authoritative: Bool
 }
 
-/// Writes parameters and their history for many devices at once: a read and at most three
-/// writes per batch, whatever its size.
+/// Writes parameters and their history for many devices at once: a handful of statements per
+/// batch, whatever its size.
 ///
 /// Storage rules (see docs/ARCHITECTURE.md, "The twin"): a `parameters` row holds the current
 /// value and `value_since`, when the device first reported it. A value that is reported again
@@ -41,111 +41,102 @@ enum ParameterStore {
     /// Upserts values; returns the changes per device. Within `writes`, a (device, path) pair
     /// may appear once only (callers keep the last value of a report).
     ///
-    /// The stored rows of the written paths are read first and compared here, so PostgreSQL does
-    /// only the writes that are needed, each in its cheapest form: new paths and history rows go
-    /// in with `COPY` (no `INSERT … ON CONFLICT`), changed values and re-marked rows with one
-    /// `UPDATE`. Only this shard's consumer writes reported values, and the devices' rows are
-    /// locked, so the rows read cannot change before the writes.
+    /// A device without any stored parameter (a new twin's first synchronisation) has nothing to
+    /// compare with: its rows go in with `COPY`, much cheaper than `INSERT … ON CONFLICT`. The
+    /// devices' rows are locked and only this shard's consumer writes reported values, so no row
+    /// can appear for them before the copy.
     static func upsert(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [String: [ParameterChangeRow]] {
         guard !writes.isEmpty else { return [:] }
-        let stored = try await storedRows(of: writes, connection: connection, logger: logger)
-        var inserts = CopyRows(), history = CopyRows(), updates = RowUpdates()
-        var changes: [String: [ParameterChangeRow]] = [:]
+        let empty = try await devicesWithoutParameters(Array(Set(writes.map(\.deviceID))), connection: connection, logger: logger)
+        var fresh: [ParameterWrite] = [], existing: [ParameterWrite] = []
         for write in writes {
+            if empty.contains(write.deviceID) { fresh.append(write) } else { existing.append(write) }
+        }
+        var changes = try await upsertIntoExisting(existing, connection: connection, logger: logger)
+        var rows = CopyRows()
+        for write in fresh {
             let path = write.parameter.path.rawValue
             let value = write.parameter.value.wireString, type = write.parameter.value.type.rawValue
-            guard let old = stored[StoredKey(deviceID: write.deviceID, path: path)] else {
-                inserts.text(write.deviceID); inserts.text(path); inserts.integer(write.partition)
-                inserts.text(value); inserts.text(type); inserts.boolean(write.parameter.writable)
-                inserts.timestamp(write.at); inserts.text(write.syncID)
-                inserts.endRow()
-                changes[write.deviceID, default: []].append(ParameterChangeRow(path: path, oldValue: nil, oldType: nil, newValue: value, newType: type))
-                continue
-            }
-            // A second-hand value never overwrites one the device reported after it.
-            if !write.authoritative && old.sinceMicroseconds > write.at.postgresUnixMicroseconds { continue }
-            if old.value != value || old.type != type {
-                updates.append(write, value: value, type: type, changed: true)
-                history.text(write.deviceID); history.text(path); history.integer(write.partition)
-                history.text(old.value); history.text(old.type); history.timestamp(unixMicroseconds: old.sinceMicroseconds)
-                history.timestamp(write.at); history.integer(write.version)
-                history.endRow()
-                changes[write.deviceID, default: []].append(ParameterChangeRow(path: path, oldValue: old.value, oldType: old.type, newValue: value, newType: type))
-            } else if let sync = write.syncID, sync != old.syncID {
-                // Unchanged in a full synchronisation: only the sync marker moves (a HOT update).
-                updates.append(write, value: value, type: type, changed: false)
-            }
+            rows.text(write.deviceID); rows.text(path); rows.integer(write.partition)
+            rows.text(value); rows.text(type); rows.boolean(write.parameter.writable)
+            rows.timestamp(write.at); rows.text(write.syncID)
+            rows.endRow()
+            changes[write.deviceID, default: []].append(ParameterChangeRow(path: path, oldValue: nil, oldType: nil, newValue: value, newType: type))
         }
-        try await inserts.copy(
+        try await rows.copy(
             into: "parameters", columns: ["device_id", "path", "partition", "value", "value_type", "writable", "value_since", "sync_id"],
-            connection: connection, logger: logger)
-        try await updates.run(connection: connection, logger: logger)
-        try await history.copy(
-            into: "parameter_history", columns: ["device_id", "path", "partition", "value", "value_type", "valid_from", "changed_at", "twin_version"],
             connection: connection, logger: logger)
         return changes
     }
 
-    private struct StoredKey: Hashable {
-        let deviceID: String
-        let path: String
-    }
-
-    private struct StoredRow {
-        let value: String?
-        let type: String
-        let sinceMicroseconds: Int64
-        let syncID: String?
-    }
-
-    /// The stored rows of the written (device, path) pairs.
-    private static func storedRows(of writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [StoredKey: StoredRow] {
+    /// The devices of `devices` that have no parameter row.
+    private static func devicesWithoutParameters(_ devices: [String], connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
         let rows = try await connection.query("""
-            SELECT p.device_id, p.path, p.value, p.value_type,
-                   (extract(epoch FROM p.value_since) * 1000000)::int8, p.sync_id
-            FROM parameters p
-            JOIN unnest(\(writes.map(\.deviceID))::text[], \(writes.map(\.parameter.path.rawValue))::text[]) AS x(device_id, path)
-              ON p.device_id = x.device_id AND p.path = x.path
+            SELECT x.device_id FROM unnest(\(devices)::text[]) AS x(device_id)
+            WHERE NOT EXISTS (SELECT 1 FROM parameters p WHERE p.device_id = x.device_id)
             """, logger: logger)
-        var stored: [StoredKey: StoredRow] = [:]
-        stored.reserveCapacity(writes.count)
-        for try await (device, path, value, type, since, sync) in rows.decode((String, String, String?, String, Int64, String?).self) {
-            stored[StoredKey(deviceID: device, path: path)] = StoredRow(value: value, type: type, sinceMicroseconds: since, syncID: sync)
-        }
-        return stored
+        var empty: Set<String> = []
+        for try await device in rows.decode(String.self) { empty.insert(device) }
+        return empty
     }
 
-    /// Stored rows to rewrite in one statement: changed values, and unchanged ones re-marked by a
-    /// full synchronisation (their `value_since` stays).
-    private struct RowUpdates {
-        var devices: [String] = [], paths: [String] = [], values: [String] = [], types: [String] = []
-        var writables: [Int] = [], times: [Date] = [], syncIDs: [String] = [], changed: [Bool] = []
-
-        mutating func append(_ write: ParameterWrite, value: String, type: String, changed isChanged: Bool) {
-            devices.append(write.deviceID)
-            paths.append(write.parameter.path.rawValue)
-            values.append(value)
-            types.append(type)
-            writables.append(write.parameter.writable.map { $0 ? 1 : 0 } ?? -1)
-            times.append(write.at)
-            syncIDs.append(write.syncID ?? "")
-            changed.append(isChanged)
+    /// Writes into twins that have rows already: one statement compares every value with the
+    /// stored one and writes only what differs.
+    private static func upsertIntoExisting(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [String: [ParameterChangeRow]] {
+        guard !writes.isEmpty else { return [:] }
+        let devices = writes.map(\.deviceID), paths = writes.map(\.parameter.path.rawValue)
+        let partitions = writes.map(\.partition), values = writes.map { $0.parameter.value.wireString }
+        let types = writes.map { $0.parameter.value.type.rawValue }
+        let writables = writes.map { $0.parameter.writable.map { $0 ? 1 : 0 } ?? -1 }
+        let syncIDs = writes.map { $0.syncID ?? "" }, times = writes.map(\.at), versions = writes.map(\.version)
+        let authoritative = writes.map(\.authoritative)
+        let rows = try await connection.query("""
+            WITH input AS (
+                SELECT device_id, path, partition, value, value_type, writable, NULLIF(sync_id, '') AS sync_id,
+                       at, version, authoritative
+                FROM unnest(\(devices)::text[], \(paths)::text[], \(partitions)::int[], \(values)::text[],
+                            \(types)::text[], \(writables)::int[], \(syncIDs)::text[], \(times)::timestamptz[],
+                            \(versions)::bigint[], \(authoritative)::bool[])
+                    AS x(device_id, path, partition, value, value_type, writable, sync_id, at, version, authoritative)
+            ), old AS (
+                SELECT p.device_id, p.path, p.value, p.value_type, p.value_since, p.sync_id
+                FROM parameters p JOIN input i ON p.device_id = i.device_id AND p.path = i.path
+            ), compared AS (
+                SELECT i.*, o.path IS NULL AS is_new, o.value AS old_value, o.value_type AS old_type,
+                       o.value_since AS old_since, o.sync_id AS old_sync,
+                       (o.path IS NULL OR o.value IS DISTINCT FROM i.value OR o.value_type IS DISTINCT FROM i.value_type) AS differs
+                FROM input i LEFT JOIN old o ON o.device_id = i.device_id AND o.path = i.path
+                WHERE i.authoritative OR o.path IS NULL OR o.value_since <= i.at
+            ), changed AS (
+                SELECT * FROM compared WHERE differs
+            ), upserted AS (
+                INSERT INTO parameters (device_id, path, partition, value, value_type, writable, value_since, sync_id)
+                SELECT device_id, path, partition, value, value_type,
+                       CASE writable WHEN 1 THEN true WHEN 0 THEN false END, at, sync_id
+                FROM changed
+                ON CONFLICT (device_id, path) DO UPDATE SET
+                    value = EXCLUDED.value, value_type = EXCLUDED.value_type,
+                    writable = COALESCE(EXCLUDED.writable, parameters.writable),
+                    value_since = EXCLUDED.value_since,
+                    sync_id = COALESCE(EXCLUDED.sync_id, parameters.sync_id)
+            ), marked AS (
+                -- Unchanged rows of a full synchronisation: only the sync marker moves (a HOT update).
+                UPDATE parameters p SET sync_id = c.sync_id, writable = COALESCE(c.writable_flag, p.writable)
+                FROM (SELECT device_id, path, sync_id, CASE writable WHEN 1 THEN true WHEN 0 THEN false END AS writable_flag
+                      FROM compared WHERE NOT differs AND sync_id IS NOT NULL AND sync_id IS DISTINCT FROM old_sync) c
+                WHERE p.device_id = c.device_id AND p.path = c.path
+            ), history AS (
+                INSERT INTO parameter_history (device_id, path, partition, value, value_type, valid_from, changed_at, twin_version)
+                SELECT device_id, path, partition, old_value, old_type, old_since, at, version
+                FROM changed WHERE NOT is_new
+            )
+            SELECT device_id, path, old_value, old_type, value, value_type FROM changed
+            """, logger: logger)
+        var changes: [String: [ParameterChangeRow]] = [:]
+        for try await (device, path, oldValue, oldType, newValue, newType) in rows.decode((String, String, String?, String?, String?, String).self) {
+            changes[device, default: []].append(ParameterChangeRow(path: path, oldValue: oldValue, oldType: oldType, newValue: newValue, newType: newType))
         }
-
-        func run(connection: PostgresConnection, logger: Logger) async throws {
-            guard !devices.isEmpty else { return }
-            try await connection.query("""
-                UPDATE parameters p SET
-                    value = x.value, value_type = x.value_type,
-                    writable = COALESCE(CASE x.writable WHEN 1 THEN true WHEN 0 THEN false END, p.writable),
-                    value_since = CASE WHEN x.changed THEN x.at ELSE p.value_since END,
-                    sync_id = COALESCE(NULLIF(x.sync_id, ''), p.sync_id)
-                FROM unnest(\(devices)::text[], \(paths)::text[], \(values)::text[], \(types)::text[], \(writables)::int[],
-                            \(times)::timestamptz[], \(syncIDs)::text[], \(changed)::bool[])
-                    AS x(device_id, path, value, value_type, writable, at, sync_id, changed)
-                WHERE p.device_id = x.device_id AND p.path = x.path
-                """, logger: logger)
-        }
+        return changes
     }
 
     /// Deletes a device's rows under `root` — all of them, or (after the final chunk of a full

@@ -119,6 +119,47 @@ import TwinfleetModel
         }
     }
 
+    /// A new twin's first values go in with COPY: awkward text reads back byte for byte, the
+    /// instant is the event's to the microsecond, and the same values reported again are
+    /// recognised as unchanged (no history) by the compare-and-upsert path.
+    @Test func aNewTwinsCopiedValuesReadBackExactlyAndCompareEqualLater() async throws {
+        let harness = try await TwinHarness.make(partitions: 1)
+        let device = "00D09E-COPY-" + UUID().uuidString.prefix(6)
+        // An instant the bus can carry (events travel in whole microseconds).
+        let t = Date(unixMicroseconds: Date(timeIntervalSince1970: 1_795_400_000.1234567).unixMicroseconds)
+        let awkward: [String: ParameterValue] = [
+            "Device.X_ACME_Note.Text": .string("tab\there\nnew line\\back\\slash \\N ünï ✓"),
+            "Device.X_ACME_Note.Empty": .string(""),
+            "Device.DeviceInfo.UpTime": .unsignedInt(4_294_967_295),
+            "Device.DeviceInfo.FirstUseDate": .dateTime(Date(timeIntervalSince1970: 1_700_000_000)),
+            "Device.WiFi.SSID.1.Enable": .boolean(true),
+        ]
+        let parameters = awkward.sorted { $0.key < $1.key }.map { Events.parameter($0.key, $0.value) }
+        var changed = parameters
+        changed[0] = Events.parameter(parameters[0].path, .string("changed"))
+        let events = [
+            Events.report(device, at: t, root: "Device.", reportID: "r1", parameters),
+            Events.report(device, at: t + 60, root: "Device.", reportID: "r2", parameters),
+            Events.report(device, at: t + 120, root: "Device.", reportID: "r3", changed),
+        ]
+        try await harness.run { postgres, reader, producer in
+            let logger = TestEnvironment.logger
+            _ = try await producer.sendAll(events.map { Events.record($0, topic: harness.topic) })
+            let applied = try await eventually(timeout: .seconds(60)) {
+                (try await reader.device(device, logger: logger)?.twinVersion ?? 0) == 2
+            }
+            #expect(applied, "r1 and r3 change the twin; r2 changes nothing")
+            #expect(try await reader.parameters(device, asOf: t, logger: logger) == awkward)
+            #expect(try await reader.parameters(device, asOf: t - 0.000_001, logger: logger).isEmpty)
+            #expect(try await reader.parameters(device, asOf: t + 90, logger: logger) == awkward)
+            let rows = try await total(postgres, "SELECT count(*)::int FROM parameter_history WHERE device_id = \(device)")
+            #expect(rows == 1, "only r3's change supersedes a value")
+            let now = try await reader.parameters(device, asOf: t + 130, logger: logger)
+            #expect(now[parameters[0].path] == .string("changed"))
+            #expect(now.count == awkward.count)
+        }
+    }
+
     @Test func createdObjectsBringTheirUniqueKeysAndDeletedObjectsLeave() async throws {
         let harness = try await TwinHarness.make(partitions: 1)
         let device = "os::OBJ-" + UUID().uuidString.prefix(6)
