@@ -15,8 +15,18 @@ struct CommandBody: Codable, Sendable, Equatable {
         var type: String?
     }
 
+    /// One parameter's (or subtree's) attributes to change: the notification, the access list,
+    /// or both; an absent field is left as it is.
+    struct Attribute: Codable, Sendable, Equatable {
+        var path: String
+        /// 0 off, 1 passive, 2 active, 3–6 lightweight variants (TR-069).
+        var notification: Int?
+        /// Who besides the ACS may write it: `["Subscriber"]` or `[]`.
+        var accessList: [String]?
+    }
+
     static let kinds = ["get-parameters", "set-parameters", "add-object", "delete-object", "reboot", "factory-reset", "download",
-                        "upload", "operate", "refresh", "schedule-inform"]
+                        "upload", "operate", "refresh", "schedule-inform", "set-parameter-attributes"]
 
     var kind: String
     var priority: Int?
@@ -41,6 +51,7 @@ struct CommandBody: Codable, Sendable, Equatable {
     var inputArgs: [String: String]?
     var sendResponse: Bool?
     var path: String?
+    var attributes: [Attribute]?
 
     init(kind: String) { self.kind = kind }
 
@@ -94,6 +105,12 @@ struct CommandBody: Codable, Sendable, Equatable {
         case .scheduleInform(let schedule):
             delaySeconds = Int(schedule.delaySeconds)
             commandKey = schedule.commandKey
+        case .setParameterAttributes(let set):
+            attributes = set.attributes.map { attribute in
+                Attribute(path: attribute.path,
+                          notification: attribute.notificationChange ? Int(attribute.notification) : nil,
+                          accessList: attribute.accessListChange ? attribute.accessList : nil)
+            }
         }
     }
 }
@@ -321,6 +338,40 @@ struct CommandBuilder {
             schedule.delaySeconds = UInt32(clamping: delay)
             schedule.commandKey = key(body.commandKey, field: "/commandKey")
             command.scheduleInform = schedule
+        case "set-parameter-attributes":
+            if deviceProtocol != .cwmp {
+                fail("/kind", "set-parameter-attributes is a CWMP command; a USP agent reports changes through its subscriptions (add-object of Device.LocalAgent.Subscription.)")
+            }
+            let list = body.attributes ?? []
+            if list.isEmpty { fail("/attributes", "is required: one or more {path, notification, accessList}") }
+            if list.count > 1000 { fail("/attributes", "has more than 1000 entries") }
+            var set = Twinfleet_Bus_V1_SetParameterAttributes()
+            for (index, item) in list.enumerated() {
+                let at = "/attributes/\(index)"
+                guard let parsed = path(item.path, field: "\(at)/path") else { continue }
+                known(parsed, field: "\(at)/path")
+                var attribute = Twinfleet_Bus_V1_ParameterAttribute()
+                attribute.path = parsed.rawValue
+                if item.notification == nil && item.accessList == nil { fail(at, "changes nothing: give notification, accessList or both") }
+                if let notification = item.notification {
+                    if (0...6).contains(notification) {
+                        attribute.notificationChange = true
+                        attribute.notification = UInt32(notification)
+                    } else {
+                        fail("\(at)/notification", "must be 0 (off), 1 (passive), 2 (active) or 3-6 (lightweight, TR-069 Amendment 6)")
+                    }
+                }
+                if let access = item.accessList {
+                    if access.allSatisfy({ $0 == "Subscriber" }) && access.count <= 1 {
+                        attribute.accessListChange = true
+                        attribute.accessList = access
+                    } else {
+                        fail("\(at)/accessList", "must be [] or [\"Subscriber\"]")
+                    }
+                }
+                set.attributes.append(attribute)
+            }
+            command.setParameterAttributes = set
         default:
             fail("/kind", "must be one of \(CommandBody.kinds.joined(separator: ", "))")
         }
@@ -338,6 +389,7 @@ struct CommandBuilder {
             ("delaySeconds", body.delaySeconds != nil && !["download", "upload", "schedule-inform"].contains(kind)),
             ("commandPath", body.commandPath != nil && kind != "operate"), ("inputArgs", body.inputArgs != nil && kind != "operate"),
             ("sendResponse", body.sendResponse != nil && kind != "operate"), ("path", body.path != nil && kind != "refresh"),
+            ("attributes", body.attributes != nil && kind != "set-parameter-attributes"),
         ])
         if !errors.isEmpty {
             throw APIProblem(.validationFailed, errors.count == 1 ? "\(errors[0].field): \(errors[0].message)" : "\(errors.count) fields are invalid", errors: errors)

@@ -76,7 +76,8 @@ extension CommandProgram {
             deleted.path = path
             return CommandAdvance(events: [.objectDeleted(deleted)], move: .finish(.succeeded(nil)))
 
-        case (.acknowledged, .rebootResponse), (.acknowledged, .factoryResetResponse), (.acknowledged, .scheduleInformResponse):
+        case (.acknowledged, .rebootResponse), (.acknowledged, .factoryResetResponse), (.acknowledged, .scheduleInformResponse),
+             (.acknowledged, .setParameterAttributesResponse):
             return CommandAdvance(move: .finish(.succeeded(nil)))
 
         case (.transfer(let isDownload, let key), .downloadResponse(let transfer)),

@@ -54,6 +54,8 @@ enum CommandProgram {
             return send(.getParameterNames(GetParameterNames(parameterPath: root, nextLevel: false)), .refreshNames(root: root))
         case .operate?:
             return .refuse(.notSupportedByProtocol, "Operate is a USP command")
+        case .setParameterAttributes(let attributes)?:
+            return startSetAttributes(attributes)
         case nil:
             return .refuse(.invalidCommand, "the command has no kind set (a newer producer?)")
         }
@@ -94,6 +96,31 @@ enum CommandProgram {
             list.append(ParameterValueStruct(name: parameter.path.rawValue, value: parameter.value))
         }
         return send(.setParameterValues(SetParameterValues(parameterList: list, parameterKey: set.parameterKey)), .setValues(set.parameters))
+    }
+
+    /// SetParameterAttributes: each entry names a parameter or an object subtree and changes its
+    /// notification, its access list, or both.
+    private static func startSetAttributes(_ set: Twinfleet_Bus_V1_SetParameterAttributes) -> CommandAdvance {
+        guard !set.attributes.isEmpty else { return .refuse(.invalidCommand, "SetParameterAttributes has no attributes") }
+        var list: [SetParameterAttributesStruct] = []
+        for attribute in set.attributes {
+            guard (try? ParameterPath(validating: attribute.path)) != nil else {
+                return .refuse(.invalidCommand, "SetParameterAttributes path \(BusConversion.quote(attribute.path)) is not a path")
+            }
+            guard attribute.notificationChange || attribute.accessListChange else {
+                return .refuse(.invalidCommand, "SetParameterAttributes entry for \(attribute.path) changes nothing")
+            }
+            guard attribute.notification <= 6, let notification = ParameterNotification(rawValue: UInt8(attribute.notification)) else {
+                return .refuse(.invalidCommand, "SetParameterAttributes notification \(attribute.notification) for \(attribute.path) is not 0-6")
+            }
+            guard attribute.accessList.allSatisfy({ $0 == "Subscriber" }) else {
+                return .refuse(.invalidCommand, "SetParameterAttributes access list for \(attribute.path) may hold only \"Subscriber\"")
+            }
+            list.append(SetParameterAttributesStruct(
+                name: attribute.path, notificationChange: attribute.notificationChange, notification: notification,
+                accessListChange: attribute.accessListChange, accessList: attribute.accessList))
+        }
+        return send(.setParameterAttributes(SetParameterAttributes(parameterList: list)), .acknowledged)
     }
 
     /// AddObject; the initial values are checked now (against a stand-in instance number) so a

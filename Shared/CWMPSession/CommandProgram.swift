@@ -33,7 +33,7 @@ enum CommandStage: Hashable, Sendable {
     case addObjectInitial(instancePath: String, instanceNumber: UInt32, parameters: [Twinfleet_Bus_V1_Parameter])
     /// DeleteObject.
     case deleteObject(path: String)
-    /// Reboot, FactoryReset, ScheduleInform: the response is all there is.
+    /// Reboot, FactoryReset, ScheduleInform, SetParameterAttributes: the response is all there is.
     case acknowledged
     /// Download or Upload.
     case transfer(isDownload: Bool, commandKey: String)

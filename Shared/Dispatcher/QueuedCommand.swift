@@ -110,6 +110,7 @@ public struct QueuedCommand: Sendable, Equatable {
         case .operate?: "operate"
         case .refresh?: "refresh"
         case .scheduleInform?: "schedule-inform"
+        case .setParameterAttributes?: "set-parameter-attributes"
         case nil: "unknown"
         }
     }

@@ -338,6 +338,7 @@ extension Twinfleet_Bus_V1_Command {
         case .operate: "operate"
         case .refresh: "refresh"
         case .scheduleInform: "schedule-inform"
+        case .setParameterAttributes: "set-parameter-attributes"
         case nil: "unknown"
         }
     }

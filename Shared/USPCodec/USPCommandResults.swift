@@ -110,7 +110,7 @@ public enum USPCommandResults {
         case .addObject?: "AddResp"
         case .deleteObject?: "DeleteResp"
         case .reboot?, .factoryReset?, .download?, .upload?, .operate?: "OperateResp"
-        case .scheduleInform?, nil: "no response"
+        case .scheduleInform?, .setParameterAttributes?, nil: "no response"
         }
     }
 

@@ -97,6 +97,10 @@ public enum USPCommandTranslator {
             return USPMessages.get(msgID: msgID, paths: [refresh.path], maxDepth: 0)
         case .scheduleInform?:
             throw USPCommandError(.notSupported, "ScheduleInform has no USP form: USP agents stay connected", commandID: id)
+        case .setParameterAttributes?:
+            throw USPCommandError(
+                .notSupported, "SetParameterAttributes has no USP form: add a Device.LocalAgent.Subscription. instance (add-object) for value changes",
+                commandID: id)
         case nil:
             throw USPCommandError(.invalidCommand, "command has no kind set", commandID: id)
         }

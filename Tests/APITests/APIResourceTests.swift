@@ -149,6 +149,25 @@ import TwinfleetModel
         #expect(operate.status == 422, "operate is USP only")
         #expect(try await admin.call(.POST, "/v1/devices/\(uspDevice)/commands", json: ["kind": "operate", "commandPath": "Device.Reboot()"]).status == 202)
         #expect(try await admin.call(.POST, "/v1/devices/\(device)/commands", json: ["kind": "fly"]).status == 422)
+        // Notification attributes: CWMP only, each entry checked, and read back as written.
+        let attributes = try await admin.call(.POST, "/v1/devices/\(device)/commands", json: [
+            "kind": "set-parameter-attributes",
+            "attributes": [["path": "Device.WiFi.Radio.1.Channel", "notification": 2], ["path": "Device.WiFi.", "accessList": ["Subscriber"]]],
+        ])
+        #expect(attributes.status == 202, "\(attributes.text)")
+        let stored = (attributes.object["request"] as? [String: Any])?["attributes"] as? [[String: Any]]
+        #expect(stored?.first?["notification"] as? Int == 2, "\(attributes.text)")
+        #expect(stored?.last?["accessList"] as? [String] == ["Subscriber"], "\(attributes.text)")
+        let badAttributes = try await admin.call(.POST, "/v1/devices/\(device)/commands", json: [
+            "kind": "set-parameter-attributes",
+            "attributes": [["path": "Device.WiFi.Radio.1.Channel", "notification": 9], ["path": "Device.WiFi."], ["path": "Device.Nonsense.", "notification": 1]],
+        ])
+        let badFields = (badAttributes.object["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+        #expect(badAttributes.status == 422)
+        #expect(badFields == ["/attributes/0/notification", "/attributes/1", "/attributes/2/path"], "\(badAttributes.text)")
+        #expect(try await admin.call(.POST, "/v1/devices/\(uspDevice)/commands", json: [
+            "kind": "set-parameter-attributes", "attributes": [["path": "Device.WiFi.", "notification": 2]],
+        ]).status == 422, "USP agents use subscriptions")
         #expect(try await admin.call(.POST, "/v1/devices/\(device)/commands", json: ["kind": "reboot", "url": "http://x"]).status == 422, "fields of other kinds are refused")
         let missing = try await admin.call(.POST, "/v1/devices/\(device)/commands", json: ["priority": 1])
         #expect(missing.status == 422)

@@ -322,6 +322,60 @@ import TwinfleetModel
         #expect(try sentRPC(second).message == .scheduleInform(ScheduleInform(delaySeconds: 60, commandKey: "c-sched")))
     }
 
+    @Test func setParameterAttributesBecomesTheRPCAndIsCheckedFirst() throws {
+        var harness = Harness()
+        try harness.informAndPark()
+        var active = Twinfleet_Bus_V1_ParameterAttribute()
+        active.path = "Device.IP.Interface.1.IPv4Address.1.IPAddress"
+        active.notificationChange = true
+        active.notification = 2
+        var subtree = Twinfleet_Bus_V1_ParameterAttribute()
+        subtree.path = "Device.WiFi."
+        subtree.accessListChange = true
+        subtree.accessList = ["Subscriber"]
+        var set = Twinfleet_Bus_V1_SetParameterAttributes()
+        set.attributes = [active, subtree]
+        let step = harness.deliver(command("c-spa", .setParameterAttributes(set)))
+        #expect(try sentRPC(step).message == .setParameterAttributes(SetParameterAttributes(parameterList: [
+            SetParameterAttributesStruct(name: active.path, notificationChange: true, notification: .active),
+            SetParameterAttributesStruct(name: "Device.WiFi.", notificationChange: false, notification: .off, accessListChange: true, accessList: ["Subscriber"]),
+        ])))
+        let after = try harness.answer(step, with: .setParameterAttributesResponse)
+        #expect(sameStatuses(after.statuses, [("c-spa", .succeeded)]))
+
+    }
+
+    @Test func badSetParameterAttributesAreRefusedBeforeAnythingIsSent() throws {
+        var harness = Harness()
+        try harness.inform()
+        // A notification outside 0-6, an entry that changes nothing, an access list other than
+        // Subscriber, a path that is not one.
+        var tooHigh = Twinfleet_Bus_V1_ParameterAttribute()
+        tooHigh.path = "Device.WiFi.SSID.1.SSID"
+        tooHigh.notificationChange = true
+        tooHigh.notification = 7
+        var nothing = Twinfleet_Bus_V1_ParameterAttribute()
+        nothing.path = "Device.WiFi."
+        var stranger = Twinfleet_Bus_V1_ParameterAttribute()
+        stranger.path = "Device.WiFi."
+        stranger.accessListChange = true
+        stranger.accessList = ["Everyone"]
+        var broken = tooHigh
+        broken.path = "Device..WiFi"
+        broken.notification = 1
+        let cases = [("c-high", tooHigh), ("c-nothing", nothing), ("c-stranger", stranger), ("c-broken", broken)]
+        for (id, attribute) in cases {
+            var bad = Twinfleet_Bus_V1_SetParameterAttributes()
+            bad.attributes = [attribute]
+            _ = harness.deliver(command(id, .setParameterAttributes(bad), independent: true))
+        }
+        _ = harness.endPlan(planned: UInt32(cases.count))
+        let step = harness.postEmpty()
+        #expect(sameStatuses(step.statuses, cases.map { ($0.0, .failed) }))
+        #expect(step.results.allSatisfy { $0.error.code == TwinfleetErrorCode.invalidCommand.rawValue })
+        #expect(isNoContent(step))
+    }
+
     @Test func completedDownloadSucceedsAtOnce() throws {
         var harness = Harness()
         try harness.informAndPark()

@@ -248,6 +248,50 @@ import TestSupport
     }
 }
 
+/// SetParameterAttributes from the bus: the simulated CPE is told to notify actively, then a
+/// change made on the device reaches the twin through a session the device opens at once.
+@Suite struct CWMPActiveNotificationTests {
+    @Test func activeNotificationSetThroughTheBusBringsAChangeAtOnce() async throws {
+        let harness = try await PlatformHarness.start()
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        do {
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                let serial = "N" + UUID().uuidString.prefix(8)
+                let cpe = harness.cpe(serial: serial)
+                let device = await cpe.deviceID
+                _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
+                try await cpe.session(events: ["0 BOOTSTRAP"])
+                let path = "Device.WiFi.SSID.1.SSID"
+                try await harness.queue(SimulatedFleetTests.command("spa-\(serial)", device: device) {
+                    var attribute = Twinfleet_Bus_V1_ParameterAttribute()
+                    attribute.path = path
+                    attribute.notificationChange = true
+                    attribute.notification = 2
+                    $0.setParameterAttributes.attributes = [attribute]
+                }, producer: producer)
+                let applied = await eventually(timeout: .seconds(60), every: .milliseconds(300)) {
+                    (try? await DispatcherEndToEndTests.state(harness, postgres, "spa-\(serial)")) == "succeeded"
+                }
+                let sessions = await cpe.sessions
+                #expect(applied, "\(sessions)\n\(harness.logs)")
+
+                let sessionsBefore = await cpe.informs.count
+                await cpe.changeLocally(path, to: "active-\(serial)")
+                let reported = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                    (try? await harness.text(postgres, "SELECT value FROM parameters WHERE device_id = \(device) AND path = \(path)")) == "active-\(serial)"
+                }
+                let informs = await cpe.informs
+                #expect(reported, "\(informs)\n\(harness.logs)")
+                #expect(informs.dropFirst(sessionsBefore).contains { $0.contains("4 VALUE CHANGE") }, "\(informs)")
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+}
+
 /// kill -9 of the dispatcher while commands arrive and while sessions wait for their plans: after
 /// a restart every command is delivered exactly once, in order.
 @Suite struct DispatcherCrashTests {

@@ -136,6 +136,9 @@ import TwinfleetModel
         #expect(schedule.code == .notSupported)
         #expect(schedule.commandError.code == TwinfleetErrorCode.notSupportedByProtocol.rawValue)
         #expect(!schedule.commandError.retriable)
+        let attributes = try refusal(.setParameterAttributes(Twinfleet_Bus_V1_SetParameterAttributes()))
+        #expect(attributes.code == .notSupported)
+        #expect(attributes.commandError.message.contains("Device.LocalAgent.Subscription."))
         #expect(try refusal(nil).code == .invalidCommand)
         #expect(try refusal(nil).commandError.code == TwinfleetErrorCode.invalidCommand.rawValue)
 

@@ -363,6 +363,14 @@ public nonisolated struct Twinfleet_Bus_V1_Command: @unchecked Sendable {
     set {_uniqueStorage()._kind = .scheduleInform(newValue)}
   }
 
+  public var setParameterAttributes: Twinfleet_Bus_V1_SetParameterAttributes {
+    get {
+      if case .setParameterAttributes(let v)? = _storage._kind {return v}
+      return Twinfleet_Bus_V1_SetParameterAttributes()
+    }
+    set {_uniqueStorage()._kind = .setParameterAttributes(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// What to do; exactly one is set.
@@ -378,6 +386,7 @@ public nonisolated struct Twinfleet_Bus_V1_Command: @unchecked Sendable {
     case operate(Twinfleet_Bus_V1_Operate)
     case refresh(Twinfleet_Bus_V1_Refresh)
     case scheduleInform(Twinfleet_Bus_V1_ScheduleInform)
+    case setParameterAttributes(Twinfleet_Bus_V1_SetParameterAttributes)
 
   }
 
@@ -582,6 +591,48 @@ public nonisolated struct Twinfleet_Bus_V1_ScheduleInform: Sendable {
   public var delaySeconds: UInt32 = 0
 
   public var commandKey: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Change how a CWMP device reports changes of parameters, and who else may write them
+/// (SetParameterAttributes). USP agents report changes through their Subscription table instead:
+/// add a `Device.LocalAgent.Subscription.` instance with add_object.
+public nonisolated struct Twinfleet_Bus_V1_SetParameterAttributes: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attributes: [Twinfleet_Bus_V1_ParameterAttribute] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One SetParameterAttributesStruct.
+public nonisolated struct Twinfleet_Bus_V1_ParameterAttribute: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A parameter path, or an object path ending in a dot for its whole subtree.
+  public var path: String = String()
+
+  /// True to change the notification to `notification`.
+  public var notificationChange: Bool = false
+
+  /// 0 off, 1 passive (reported in the next Inform), 2 active (the device opens a session to
+  /// report the change), 3–6 as TR-069 Amendment 6 defines them.
+  public var notification: UInt32 = 0
+
+  /// True to change the access list to `access_list`.
+  public var accessListChange: Bool = false
+
+  /// Who besides the ACS may write the parameter: "Subscriber", or nothing.
+  public var accessList: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -929,7 +980,7 @@ nonisolated extension Twinfleet_Bus_V1_Correlation: SwiftProtobuf.Message, Swift
 
 nonisolated extension Twinfleet_Bus_V1_Command: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Command"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}command_id\0\u{3}device_id\0\u{3}tenant_id\0\u{3}idempotency_key\0\u{1}priority\0\u{3}not_before_us\0\u{3}expires_at_us\0\u{1}independent\0\u{1}correlation\0\u{3}created_at_us\0\u{4}\u{a}get_parameters\0\u{3}set_parameters\0\u{3}add_object\0\u{3}delete_object\0\u{1}reboot\0\u{3}factory_reset\0\u{1}download\0\u{1}upload\0\u{1}operate\0\u{1}refresh\0\u{3}schedule_inform\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}command_id\0\u{3}device_id\0\u{3}tenant_id\0\u{3}idempotency_key\0\u{1}priority\0\u{3}not_before_us\0\u{3}expires_at_us\0\u{1}independent\0\u{1}correlation\0\u{3}created_at_us\0\u{4}\u{a}get_parameters\0\u{3}set_parameters\0\u{3}add_object\0\u{3}delete_object\0\u{1}reboot\0\u{3}factory_reset\0\u{1}download\0\u{1}upload\0\u{1}operate\0\u{1}refresh\0\u{3}schedule_inform\0\u{3}set_parameter_attributes\0")
 
   fileprivate class _StorageClass {
     var _commandID: String = String()
@@ -1135,6 +1186,19 @@ nonisolated extension Twinfleet_Bus_V1_Command: SwiftProtobuf.Message, SwiftProt
             _storage._kind = .scheduleInform(v)
           }
         }()
+        case 31: try {
+          var v: Twinfleet_Bus_V1_SetParameterAttributes?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .setParameterAttributes(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .setParameterAttributes(v)
+          }
+        }()
         default: break
         }
       }
@@ -1221,6 +1285,10 @@ nonisolated extension Twinfleet_Bus_V1_Command: SwiftProtobuf.Message, SwiftProt
       case .scheduleInform?: try {
         guard case .scheduleInform(let v)? = _storage._kind else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      }()
+      case .setParameterAttributes?: try {
+        guard case .setParameterAttributes(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
       }()
       case nil: break
       }
@@ -1677,6 +1745,86 @@ nonisolated extension Twinfleet_Bus_V1_ScheduleInform: SwiftProtobuf.Message, Sw
   public static func ==(lhs: Twinfleet_Bus_V1_ScheduleInform, rhs: Twinfleet_Bus_V1_ScheduleInform) -> Bool {
     if lhs.delaySeconds != rhs.delaySeconds {return false}
     if lhs.commandKey != rhs.commandKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Twinfleet_Bus_V1_SetParameterAttributes: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetParameterAttributes"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attributes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.attributes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attributes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.attributes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Twinfleet_Bus_V1_SetParameterAttributes, rhs: Twinfleet_Bus_V1_SetParameterAttributes) -> Bool {
+    if lhs.attributes != rhs.attributes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Twinfleet_Bus_V1_ParameterAttribute: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ParameterAttribute"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{3}notification_change\0\u{1}notification\0\u{3}access_list_change\0\u{3}access_list\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.notificationChange) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.notification) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.accessListChange) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.accessList) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    if self.notificationChange != false {
+      try visitor.visitSingularBoolField(value: self.notificationChange, fieldNumber: 2)
+    }
+    if self.notification != 0 {
+      try visitor.visitSingularUInt32Field(value: self.notification, fieldNumber: 3)
+    }
+    if self.accessListChange != false {
+      try visitor.visitSingularBoolField(value: self.accessListChange, fieldNumber: 4)
+    }
+    if !self.accessList.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.accessList, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Twinfleet_Bus_V1_ParameterAttribute, rhs: Twinfleet_Bus_V1_ParameterAttribute) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.notificationChange != rhs.notificationChange {return false}
+    if lhs.notification != rhs.notification {return false}
+    if lhs.accessListChange != rhs.accessListChange {return false}
+    if lhs.accessList != rhs.accessList {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
