@@ -41,16 +41,22 @@ enum ParameterStore {
     /// Upserts values; returns the changes per device. Within `writes`, a (device, path) pair
     /// may appear once only (callers keep the last value of a report).
     ///
-    /// A device without any stored parameter (a new twin's first synchronisation) has nothing to
-    /// compare with: its rows go in with `COPY`, much cheaper than `INSERT … ON CONFLICT`. The
-    /// devices' rows are locked and only this shard's consumer writes reported values, so no row
-    /// can appear for them before the copy.
+    /// A device with few stored rows compared with what it reports now (a new twin's first
+    /// synchronisation, often after an Inform that stored a dozen values) mostly brings new
+    /// paths: those go in with `COPY`, much cheaper than `INSERT … ON CONFLICT`, and only the
+    /// paths it already has go through the compare-and-upsert statement. The devices' rows are
+    /// locked and only this shard's consumer writes reported values, so no row can appear between
+    /// reading the stored paths and the copy.
     static func upsert(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [String: [ParameterChangeRow]] {
         guard !writes.isEmpty else { return [:] }
-        let empty = try await devicesWithoutParameters(Array(Set(writes.map(\.deviceID))), connection: connection, logger: logger)
+        let stored = try await storedPathsOfSparseDevices(writes, connection: connection, logger: logger)
         var fresh: [ParameterWrite] = [], existing: [ParameterWrite] = []
         for write in writes {
-            if empty.contains(write.deviceID) { fresh.append(write) } else { existing.append(write) }
+            if let paths = stored[write.deviceID], !paths.contains(write.parameter.path.rawValue) {
+                fresh.append(write)
+            } else {
+                existing.append(write)
+            }
         }
         var changes = try await upsertIntoExisting(existing, connection: connection, logger: logger)
         var rows = CopyRows()
@@ -69,19 +75,36 @@ enum ParameterStore {
         return changes
     }
 
-    /// The devices of `devices` that have no parameter row.
-    private static func devicesWithoutParameters(_ devices: [String], connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
-        let rows = try await connection.query("""
-            SELECT x.device_id FROM unnest(\(devices)::text[]) AS x(device_id)
-            WHERE NOT EXISTS (SELECT 1 FROM parameters p WHERE p.device_id = x.device_id)
-            """, logger: logger)
-        var empty: Set<String> = []
-        for try await device in rows.decode(String.self) { empty.insert(device) }
-        return empty
+    /// The stored paths of the devices that have fewer stored rows than a quarter of what they
+    /// write now ("sparse"); devices not in the answer are written by the statement alone.
+    /// Counting stops at that quarter, so a resync of a full twin or a single value change
+    /// costs a bounded look, not a scan of the twin.
+    private static func storedPathsOfSparseDevices(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [String: Set<String>] {
+        var perDevice: [String: Int] = [:]
+        for write in writes { perDevice[write.deviceID, default: 0] += 1 }
+        let candidates = perDevice.filter { $0.value >= 8 }
+        guard !candidates.isEmpty else { return [:] }
+        let devices = Array(candidates.keys), limits = devices.map { candidates[$0]! / 4 }
+        var sparse: [String] = []
+        for try await (device, isSparse) in try await connection.query("""
+            SELECT x.device_id,
+                   (SELECT count(*) FROM (SELECT 1 FROM parameters p WHERE p.device_id = x.device_id LIMIT x.cap) s) < x.cap
+            FROM unnest(\(devices)::text[], \(limits)::int[]) AS x(device_id, cap)
+            """, logger: logger).decode((String, Bool).self) where isSparse {
+            sparse.append(device)
+        }
+        guard !sparse.isEmpty else { return [:] }
+        var stored = Dictionary(uniqueKeysWithValues: sparse.map { ($0, Set<String>()) })
+        for try await (device, path) in try await connection.query(
+            "SELECT device_id, path FROM parameters WHERE device_id = ANY(\(sparse)::text[])", logger: logger
+        ).decode((String, String).self) {
+            stored[device]?.insert(path)
+        }
+        return stored
     }
 
-    /// Writes into twins that have rows already: one statement compares every value with the
-    /// stored one and writes only what differs.
+    /// Writes values whose paths may already be stored: one statement compares every value with
+    /// the stored one and writes only what differs.
     private static func upsertIntoExisting(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [String: [ParameterChangeRow]] {
         guard !writes.isEmpty else { return [:] }
         let devices = writes.map(\.deviceID), paths = writes.map(\.parameter.path.rawValue)

@@ -160,6 +160,49 @@ import TwinfleetModel
         }
     }
 
+    /// The first full synchronisation after an Inform that stored a few values: the new paths go
+    /// in with COPY, the stored ones through the compare-and-upsert (history for the one that
+    /// changed), and a second identical synchronisation changes nothing.
+    @Test func aFirstSyncAfterAnInformMixesCopiedAndComparedValues() async throws {
+        let harness = try await TwinHarness.make(partitions: 1)
+        let device = "00D09E-SPARSE-" + UUID().uuidString.prefix(6)
+        let t = Date(timeIntervalSince1970: 1_795_500_000)
+        let informed = [
+            Events.parameter("Device.DeviceInfo.SoftwareVersion", .string("1.0")),
+            Events.parameter("Device.ManagementServer.ConnectionRequestURL", .string("http://192.0.2.1:7547/cr")),
+        ]
+        var synced: [String: ParameterValue] = [
+            "Device.DeviceInfo.SoftwareVersion": .string("1.1"),
+            "Device.ManagementServer.ConnectionRequestURL": .string("http://192.0.2.1:7547/cr"),
+        ]
+        for index in 1...10 { synced["Device.WiFi.SSID.\(index).SSID"] = .string("net-\(index)") }
+        let report = synced.sorted { $0.key < $1.key }.map { Events.parameter($0.key, $0.value) }
+        let events = [
+            Events.inform(device, at: t, software: "1.0", parameters: informed),
+            Events.report(device, at: t + 60, root: "Device.", reportID: "s1", report),
+            Events.report(device, at: t + 120, root: "Device.", reportID: "s2", report),
+        ]
+        try await harness.run { postgres, reader, producer in
+            let logger = TestEnvironment.logger
+            _ = try await producer.sendAll(events.map { Events.record($0, topic: harness.topic) })
+            let applied = try await eventually(timeout: .seconds(60)) {
+                let count = try await reader.parameters(device, asOf: t + 200, logger: logger).count
+                let marked = try await total(postgres, "SELECT count(*)::int FROM parameters WHERE device_id = \(device) AND sync_id = 's2'")
+                return count == synced.count && marked == synced.count
+            }
+            #expect(applied)
+            #expect(try await reader.parameters(device, asOf: t + 30, logger: logger) == [
+                "Device.DeviceInfo.SoftwareVersion": .string("1.0"),
+                "Device.ManagementServer.ConnectionRequestURL": .string("http://192.0.2.1:7547/cr"),
+            ])
+            #expect(try await reader.parameters(device, asOf: t + 90, logger: logger) == synced)
+            let history = try await reader.history(device, path: "Device.DeviceInfo.SoftwareVersion", from: t, to: t + 200, logger: logger)
+            #expect(history.map(\.value) == [.string("1.0"), .string("1.1")])
+            #expect(try await total(postgres, "SELECT count(*)::int FROM parameter_history WHERE device_id = \(device)") == 1,
+                    "only the changed software version supersedes a value")
+        }
+    }
+
     @Test func createdObjectsBringTheirUniqueKeysAndDeletedObjectsLeave() async throws {
         let harness = try await TwinHarness.make(partitions: 1)
         let device = "os::OBJ-" + UUID().uuidString.prefix(6)
