@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import TwinfleetModel
 
 /// Rows for `COPY … FROM STDIN` in PostgreSQL's text format, built field by field with the
 /// format's escaping, so bulk writes can skip the per-row cost of `INSERT`.
@@ -70,12 +71,12 @@ public struct CopyRows: Sendable {
         separate()
         let (seconds, fraction) = Self.floorDivide(micros, 1_000_000)
         let (days, secondOfDay) = Self.floorDivide(seconds, 86_400)
-        let (year, month, day) = Self.civil(fromDays: days)
+        let (year, month, day) = ProlepticGregorian.date(fromDays: days)
         var text = ""
         text.reserveCapacity(32)
         let yearDigits = String(year)
         text += String(repeating: "0", count: max(0, 4 - yearDigits.count)) + yearDigits
-        text += "-" + Self.twoDigits(month) + "-" + Self.twoDigits(day)
+        text += "-" + Self.twoDigits(Int64(month)) + "-" + Self.twoDigits(Int64(day))
         text += " " + Self.twoDigits(secondOfDay / 3600) + ":" + Self.twoDigits(secondOfDay / 60 % 60) + ":" + Self.twoDigits(secondOfDay % 60)
         let digits = String(fraction)
         text += "." + String(repeating: "0", count: 6 - digits.count) + digits + "+00"
@@ -110,19 +111,6 @@ public struct CopyRows: Sendable {
 
     private static func twoDigits(_ value: Int64) -> String {
         value < 10 ? "0" + String(value) : String(value)
-    }
-
-    /// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian calendar).
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 
