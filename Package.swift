@@ -137,7 +137,7 @@ let package = Package(
         tests("ShardedPostgresTests", deps: ["ShardedPostgres", "Kafka", "TestSupport", postgres]),
         tests("CWMPCodecTests", deps: ["CWMPCodec", "TwinfleetModel"]),
         tests("DataModelTests", deps: ["DataModel", "TwinfleetModel"]),
-        tests("DispatcherTests", deps: ["Dispatcher", "Twin", "ShardedPostgres", "Kafka", "BusContracts", "TestSupport", postgres, protobuf]),
+        tests("DispatcherTests", deps: ["Dispatcher", "Twin", "ShardedPostgres", "Kafka", "BusContracts", "TestSupport", "HTTPAuth", postgres, protobuf]),
         tests("TwinTests", deps: ["Twin", "FleetQuery", "ShardedPostgres", "Kafka", "BusContracts", "TwinfleetModel", "TestSupport", postgres, protobuf]),
         tests("ServiceRuntimeTests", deps: ["ServiceRuntime", "TwinfleetConfig", "Kafka", "ShardedPostgres", "TestSupport", asyncHTTPClient, hummingbird]),
     ],

@@ -27,6 +27,7 @@ extension ConfigKey {
     static let cwmpIdleTimeoutMs = ConfigKey("cwmp.idle-timeout-ms", default: "30000", "cwmp-ingress: a session without a request for this long ends")
     static let cwmpCRUsername = ConfigKey("cwmp.cr-username", default: "", "cwmp-ingress: username of the connection requests sent to CPEs (their ManagementServer.ConnectionRequestUsername)")
     static let cwmpCRPassword = ConfigKey("cwmp.cr-password", default: "", "cwmp-ingress: password of the connection requests sent to CPEs; never logged")
+    static let cwmpCRCredentialSecret = ConfigKey("cwmp.cr-credential-secret", default: "", "cwmp-ingress: when set, each CPE has its own connection-request credentials: the username is its device ID (OUI-ProductClass-Serial) and the password is derived from it under this secret (16+ bytes; never logged), as the CPEs were provisioned")
     static let cwmpCRTimeoutMs = ConfigKey("cwmp.cr-timeout-ms", default: "5000", "cwmp-ingress: how long a connection request to a CPE may take")
     static let cwmpCRMaxInFlight = ConfigKey("cwmp.cr-max-in-flight", default: "256", "cwmp-ingress: most connection requests in flight; further ones are dropped (the dispatcher asks again)")
     static let cwmpEventsTopic = ConfigKey("cwmp.events-topic", default: Topic.deviceEvents, "cwmp-ingress: topic device events are published to (changed only by tests)")
@@ -39,7 +40,7 @@ extension ConfigKey {
     static let cwmpTLSKeyFile = ConfigKey("cwmp.tls-key-file", default: "", "cwmp-ingress: PEM private key of the ACS endpoint")
     static let cwmpKeys: [ConfigKey] = [
         .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
-        .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
+        .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRCredentialSecret, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
         .cwmpEventsTopic, .cwmpResultsTopic, .cwmpTLSCertFile, .cwmpTLSKeyFile,
         .cwmpCredentials, .cwmpCredentialSecret, .cwmpCredentialPreviousSecrets, .cwmpBindUsername,
     ]
@@ -114,8 +115,12 @@ struct CWMPIngress {
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.connectionPool.idleTimeout = .seconds(5)
         let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        let crSecret = boot.require { try $0.string(.cwmpCRCredentialSecret) }
+        let crCredentials: ConnectionRequester.Credentials = crSecret.isEmpty
+            ? .shared(username: boot.require { try $0.string(.cwmpCRUsername) }, password: boot.require { try $0.string(.cwmpCRPassword) })
+            : .derived(boot.require { _ in try DerivedCredentials(secret: Array(crSecret.utf8)) })
         let requester = ConnectionRequester(
-            client: httpClient, username: boot.require { try $0.string(.cwmpCRUsername) }, password: boot.require { try $0.string(.cwmpCRPassword) },
+            client: httpClient, credentials: crCredentials,
             timeout: .milliseconds(boot.require { try $0.int(.cwmpCRTimeoutMs, in: 100...60_000) }),
             maxInFlight: boot.require { try $0.int(.cwmpCRMaxInFlight, in: 1...100_000) }, logger: boot.logger)
         boot.health.register("cwmp-inbox")

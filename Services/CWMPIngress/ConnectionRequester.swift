@@ -22,18 +22,33 @@ struct ConnectionRequester: Sendable {
         case refused(String)
     }
 
+    /// Whose credentials a connection request carries.
+    enum Credentials: Sendable {
+        /// One username and password for every CPE.
+        case shared(username: String, password: String)
+        /// Each CPE's own: username its device ID, password derived from it.
+        case derived(DerivedCredentials)
+
+        /// The username and password for `deviceID` (`username`: one the dispatcher named).
+        func pair(deviceID: String, username: String) -> (username: String, password: String) {
+            switch self {
+            case .shared(let shared, let password): (username.isEmpty ? shared : username, password)
+            case .derived(let derived):
+                (username.isEmpty ? deviceID : username, derived.password(for: username.isEmpty ? deviceID : username))
+            }
+        }
+    }
+
     let client: HTTPClient
-    let username: String
-    let password: String
+    let credentials: Credentials
     let timeout: Duration
     let maxInFlight: Int
     let logger: Logger
     private let inFlight = NIOLockedValueBox(0)
 
-    init(client: HTTPClient, username: String, password: String, timeout: Duration, maxInFlight: Int, logger: Logger) {
+    init(client: HTTPClient, credentials: Credentials, timeout: Duration, maxInFlight: Int, logger: Logger) {
         self.client = client
-        self.username = username
-        self.password = password
+        self.credentials = credentials
         self.timeout = timeout
         self.maxInFlight = maxInFlight
         self.logger = logger
@@ -72,7 +87,7 @@ struct ConnectionRequester: Sendable {
         else {
             return .refused("ConnectionRequestURL \(request.url.debugDescription) is not an http(s) URL")
         }
-        let user = request.username.isEmpty ? username : request.username
+        let (user, password) = credentials.pair(deviceID: deviceID, username: request.username)
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
         do {

@@ -36,6 +36,10 @@ public struct FleetConfiguration: Sendable {
     public var connectionRequestAdvertisedHost: String?
     public var connectionRequestUsername = "acs"
     public var connectionRequestPassword = "cr-dev-password"
+    /// When set, each CPE's connection-request username is its device ID and its password is
+    /// derived from it under this secret (the ACS's `CWMP_CR_CREDENTIAL_SECRET`); the shared
+    /// username and password above are then unused.
+    public var connectionRequestSecret: String?
     /// Periodic inform interval (USP: the ValueChange interval) and how much it varies (0.1 =
     /// ±10 %).
     public var informInterval: Duration = .seconds(300)
@@ -170,8 +174,14 @@ public final class Fleet: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.connectionRequests.run(logger: self.logger) }
             let crPort = await connectionRequests.port()
+            let derivedCR = try configuration.connectionRequestSecret.map { try DerivedCredentials(secret: Array($0.utf8)) }
             for cpe in cpes {
-                await connectionRequests.register(cpe, username: configuration.connectionRequestUsername, password: configuration.connectionRequestPassword, port: crPort)
+                if let derivedCR {
+                    let deviceID = await cpe.deviceID
+                    await connectionRequests.register(cpe, username: deviceID, password: derivedCR.password(for: deviceID), port: crPort)
+                } else {
+                    await connectionRequests.register(cpe, username: configuration.connectionRequestUsername, password: configuration.connectionRequestPassword, port: crPort)
+                }
                 await cpe.setSessionRunner { [weak self] cpe, events in _ = await self?.runSession(cpe, events: events) }
             }
             logger.info("fleet starting", metadata: ["cwmp": "\(cpes.count)", "usp": "\(agents.count)", "connection-requests": "\(configuration.connectionRequestHost):\(crPort)"])

@@ -1,5 +1,6 @@
 import BusContracts
 import Foundation
+import HTTPAuth
 import Kafka
 import PostgresNIO
 import ShardedPostgres
@@ -162,6 +163,47 @@ import TestSupport
                 let sessions = await cpe.sessions
                 #expect(both, "\(sessions)")
                 let done = await eventually(timeout: .seconds(30)) { (try? await Self.state(harness, postgres, "cr-\(serial)")) == "succeeded" }
+                #expect(done, "\(harness.logs)")
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+}
+
+/// `CWMP_CR_CREDENTIAL_SECRET`: every CPE has its own connection-request password, derived
+/// from its device ID; a CPE that expects another password refuses the request.
+@Suite struct DerivedConnectionRequestCredentialTests {
+    @Test func eachCPEIsAskedWithItsOwnDerivedPassword() async throws {
+        let secret = "connection-request-secret-of-enough-bytes"
+        let harness = try await PlatformHarness.start(cwmpVariables: ["CWMP_CR_CREDENTIAL_SECRET": secret])
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        do {
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                let derived = try DerivedCredentials(secret: Array(secret.utf8))
+                let own = harness.cpe(serial: "D" + UUID().uuidString.prefix(8))
+                let ownID = await own.deviceID
+                _ = try await own.serveConnectionRequests(username: ownID, password: derived.password(for: ownID))
+                // Provisioned with the fleet-wide pair: the derived password does not open it.
+                let shared = harness.cpe(serial: "E" + UUID().uuidString.prefix(8))
+                let sharedID = await shared.deviceID
+                _ = try await shared.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
+                #expect(derived.password(for: ownID) != derived.password(for: sharedID))
+                try await own.session(events: ["0 BOOTSTRAP"])
+                try await shared.session(events: ["0 BOOTSTRAP"])
+
+                let path = "Device.ManagementServer.PeriodicInformInterval"
+                try await harness.queue(DispatcherEndToEndTests.set("dcr-\(ownID)", device: ownID, path: path, value: "900"), producer: producer)
+                try await harness.queue(DispatcherEndToEndTests.set("dcr-\(sharedID)", device: sharedID, path: path, value: "900"), producer: producer)
+                let applied = await eventually(timeout: .seconds(60), every: .milliseconds(200)) { await own.value(path) == "900" }
+                #expect(applied, "\(harness.logs)")
+                #expect(await own.refusedConnectionRequests == 0)
+                let refused = await eventually(timeout: .seconds(60), every: .milliseconds(200)) { await shared.refusedConnectionRequests >= 1 }
+                #expect(refused, "\(harness.logs)")
+                #expect(await shared.value(path) != "900")
+                let done = await eventually(timeout: .seconds(30)) { (try? await DispatcherEndToEndTests.state(harness, postgres, "dcr-\(ownID)")) == "succeeded" }
                 #expect(done, "\(harness.logs)")
             }
         } catch {

@@ -34,6 +34,8 @@ final class PlatformHarness: @unchecked Sendable {
     let commandsTopic = TestEnvironment.unique("commands")
     let resultsTopic = TestEnvironment.unique("results")
     private let twinGroup = TestEnvironment.unique("twin-store")
+    /// Further variables of every cwmp-ingress the harness starts.
+    private var cwmpVariables: [String: String] = [:]
 
     private init(environment: TestEnvironment, databases: TestDatabases, instance: String, cwmpPort: Int) {
         self.environment = environment
@@ -43,12 +45,13 @@ final class PlatformHarness: @unchecked Sendable {
         acsURL = "http://127.0.0.1:\(cwmpPort)/acs"
     }
 
-    static func start(dispatcherBatchSize: Int = 50) async throws -> PlatformHarness {
+    static func start(dispatcherBatchSize: Int = 50, cwmpVariables: [String: String] = [:]) async throws -> PlatformHarness {
         let environment = try TestEnvironment.current()
         let databases = try await TestDatabases.create(shards: 2, in: environment)
         let instance = TestEnvironment.unique("cwmp")
         try await environment.createTopic(try Topic.deliveries(instance: instance), partitions: 1)
         let harness = PlatformHarness(environment: environment, databases: databases, instance: instance, cwmpPort: freeLocalPort())
+        harness.cwmpVariables = cwmpVariables
         for topic in [harness.eventsTopic, harness.commandsTopic, harness.resultsTopic] {
             try await environment.createTopic(topic, partitions: environment.partitionCount)
         }
@@ -110,6 +113,7 @@ final class PlatformHarness: @unchecked Sendable {
         variables["CWMP_CR_PASSWORD"] = crPassword
         variables["CWMP_EVENTS_TOPIC"] = eventsTopic
         variables["CWMP_RESULTS_TOPIC"] = resultsTopic
+        variables.merge(cwmpVariables) { _, extra in extra }
         return try await launch("twinfleet-cwmp-ingress", variables, ops: port)
     }
 

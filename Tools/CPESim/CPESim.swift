@@ -33,6 +33,7 @@ struct CPESim: AsyncParsableCommand {
     @Option(help: "Host name the ACS reaches the connection-request listener by (default: --cr-host).") var crAdvertiseHost: String?
     @Option(help: "Username the ACS must use for connection requests.") var crUsername = "acs"
     @Option(help: "Password the ACS must use for connection requests.") var crPassword = "cr-dev-password"
+    @Option(help: "With this secret, each CPE's connection-request username is its device ID and its password derived from the secret (CWMP_CR_CREDENTIAL_SECRET).") var crCredentialSecret: String?
     @Option(help: "Periodic inform interval in seconds (USP: value-change interval).") var informInterval = 300.0
     @Option(help: "Variation of the interval (0.1 = ±10 %).") var jitter = 0.1
     @Flag(help: "Boot storm: every device makes its first contact at once.") var bootStorm = false
@@ -81,6 +82,7 @@ struct CPESim: AsyncParsableCommand {
         configuration.connectionRequestAdvertisedHost = crAdvertiseHost
         configuration.connectionRequestUsername = crUsername
         configuration.connectionRequestPassword = crPassword
+        configuration.connectionRequestSecret = crCredentialSecret
         configuration.informInterval = .seconds(informInterval)
         configuration.jitter = jitter
         configuration.bootStorm = bootStorm
