@@ -237,12 +237,16 @@ import TwinfleetModel
         bad.valueChange.parameters = [{ var p = Twinfleet_Bus_V1_Parameter(); p.path = "Device..Broken"; p.value.stringValue = "x"; return p }()]
         var empty = Events.envelope("00D09E-HGW-EMPTY", at: t) { _ in }
         empty.body = nil
+        // PostgreSQL text cannot hold NUL: the new twin's COPY fails, and only that record goes.
+        let nul = Events.report("00D09E-HGW-NUL", at: t, root: "Device.", reportID: "n1",
+                                (1...10).map { Events.parameter("Device.WiFi.SSID.\($0).SSID", .string($0 == 5 ? "a\u{0}b" : "ok")) })
         let records = [
             Events.record(Events.inform(good[0], at: t, software: "2.0"), topic: harness.topic),
             OutgoingRecord(topic: harness.topic, key: "garbage", value: [0xff, 0x00, 0x13, 0x37]),
             Events.record(bad, topic: harness.topic),
             Events.record(empty, topic: harness.topic),
             OutgoingRecord(topic: harness.topic, key: "someone-else", value: try Events.inform(good[1], at: t, software: "2.0").serializedBytes()),
+            Events.record(nul, topic: harness.topic),
             Events.record(Events.inform(good[1], at: t, software: "2.1"), topic: harness.topic),
         ]
         try await harness.run { postgres, reader, producer in
@@ -253,7 +257,8 @@ import TwinfleetModel
             #expect(done)
             #expect(try await reader.device(good[0], logger: TestEnvironment.logger)?.softwareVersion == "2.0")
             #expect(try await reader.device("00D09E-HGW-BAD", logger: TestEnvironment.logger) == nil)
-            // Four dead letters, with their reasons.
+            #expect(try await reader.device("00D09E-HGW-NUL", logger: TestEnvironment.logger) == nil)
+            // Five dead letters, with their reasons.
             let reader = try KafkaConsumer(
                 configuration: harness.environment.kafka(), options: .init(groupID: TestEnvironment.unique("dlq"), topics: [Topic.deadLetter]),
                 logger: TestEnvironment.logger)
@@ -264,13 +269,13 @@ import TwinfleetModel
                     let letter = try Twinfleet_Bus_V1_DeadLetter(serializedBytes: record.value)
                     if letter.sourceTopic == harness.topic { codes[letter.sourceOffset] = letter.errorCode }
                 }
-                if codes.count >= 4 { break }
+                if codes.count >= 5 { break }
             }
             timeout.cancel()
             await reader.shutdown()
             #expect(codes == [
                 reports[1].offset: "undecodable", reports[2].offset: "invalid-parameter",
-                reports[3].offset: "empty-event", reports[4].offset: "key-mismatch",
+                reports[3].offset: "empty-event", reports[4].offset: "key-mismatch", reports[5].offset: "apply-failed",
             ])
         }
     }
