@@ -32,9 +32,10 @@ struct ConnectionRequester: Sendable {
         /// The username and password for `deviceID` (`username`: one the dispatcher named).
         func pair(deviceID: String, username: String) -> (username: String, password: String) {
             switch self {
-            case .shared(let shared, let password): (username.isEmpty ? shared : username, password)
+            case .shared(let shared, let password): return (username.isEmpty ? shared : username, password)
             case .derived(let derived):
-                (username.isEmpty ? deviceID : username, derived.password(for: username.isEmpty ? deviceID : username))
+                let user = username.isEmpty ? deviceID : username
+                return (user, derived.password(for: user))
             }
         }
     }

@@ -176,12 +176,12 @@ public final class Fleet: Sendable {
             let crPort = await connectionRequests.port()
             let derivedCR = try configuration.connectionRequestSecret.map { try DerivedCredentials(secret: Array($0.utf8)) }
             for cpe in cpes {
+                var (username, password) = (configuration.connectionRequestUsername, configuration.connectionRequestPassword)
                 if let derivedCR {
-                    let deviceID = await cpe.deviceID
-                    await connectionRequests.register(cpe, username: deviceID, password: derivedCR.password(for: deviceID), port: crPort)
-                } else {
-                    await connectionRequests.register(cpe, username: configuration.connectionRequestUsername, password: configuration.connectionRequestPassword, port: crPort)
+                    username = await cpe.deviceID
+                    password = derivedCR.password(for: username)
                 }
+                await connectionRequests.register(cpe, username: username, password: password, port: crPort)
                 await cpe.setSessionRunner { [weak self] cpe, events in _ = await self?.runSession(cpe, events: events) }
             }
             logger.info("fleet starting", metadata: ["cwmp": "\(cpes.count)", "usp": "\(agents.count)", "connection-requests": "\(configuration.connectionRequestHost):\(crPort)"])

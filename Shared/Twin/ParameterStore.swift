@@ -85,20 +85,16 @@ enum ParameterStore {
         let candidates = perDevice.filter { $0.value >= 8 }
         guard !candidates.isEmpty else { return [:] }
         let devices = Array(candidates.keys), limits = devices.map { candidates[$0]! / 4 }
-        var sparse: [String] = []
-        for try await (device, isSparse) in try await connection.query("""
-            SELECT x.device_id,
-                   (SELECT count(*) FROM (SELECT 1 FROM parameters p WHERE p.device_id = x.device_id LIMIT x.cap) s) < x.cap
-            FROM unnest(\(devices)::text[], \(limits)::int[]) AS x(device_id, cap)
-            """, logger: logger).decode((String, Bool).self) where isSparse {
-            sparse.append(device)
-        }
-        guard !sparse.isEmpty else { return [:] }
-        var stored = Dictionary(uniqueKeysWithValues: sparse.map { ($0, Set<String>()) })
-        for try await (device, path) in try await connection.query(
-            "SELECT device_id, path FROM parameters WHERE device_id = ANY(\(sparse)::text[])", logger: logger
-        ).decode((String, String).self) {
-            stored[device]?.insert(path)
+        // One statement: the sparse devices, each with its stored paths (a NULL path for none).
+        var stored: [String: Set<String>] = [:]
+        for try await (device, path) in try await connection.query("""
+            WITH sparse AS (
+                SELECT x.device_id FROM unnest(\(devices)::text[], \(limits)::int[]) AS x(device_id, cap)
+                WHERE (SELECT count(*) FROM (SELECT 1 FROM parameters p WHERE p.device_id = x.device_id LIMIT x.cap) s) < x.cap
+            )
+            SELECT s.device_id, p.path FROM sparse s LEFT JOIN parameters p ON p.device_id = s.device_id
+            """, logger: logger).decode((String, String?).self) {
+            stored[device, default: []].formUnion([path].compactMap { $0 })
         }
         return stored
     }

@@ -54,7 +54,7 @@ enum DateTimeText {
         let microseconds = total - seconds * 1_000_000
         let days = seconds.floorDivided(by: 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = civilFromDays(days)
+        let (year, month, day) = ProlepticGregorian.date(fromDays: days)
         var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
         text += pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
         if microseconds != 0 {
@@ -87,11 +87,6 @@ enum DateTimeText {
         let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The proleptic Gregorian date of a day count since 1970-01-01.
-    static func civilFromDays(_ days: Int64) -> (year: Int, month: Int, day: Int) {
-        ProlepticGregorian.date(fromDays: days)
     }
 
     /// A cursor over the text's bytes that turns every failure into a precise `ModelError`.

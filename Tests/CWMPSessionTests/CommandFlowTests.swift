@@ -325,14 +325,8 @@ import TwinfleetModel
     @Test func setParameterAttributesBecomesTheRPCAndIsCheckedFirst() throws {
         var harness = Harness()
         try harness.informAndPark()
-        var active = Twinfleet_Bus_V1_ParameterAttribute()
-        active.path = "Device.IP.Interface.1.IPv4Address.1.IPAddress"
-        active.notificationChange = true
-        active.notification = 2
-        var subtree = Twinfleet_Bus_V1_ParameterAttribute()
-        subtree.path = "Device.WiFi."
-        subtree.accessListChange = true
-        subtree.accessList = ["Subscriber"]
+        let active = attribute("Device.IP.Interface.1.IPv4Address.1.IPAddress", notification: 2)
+        let subtree = attribute("Device.WiFi.", accessList: ["Subscriber"])
         var set = Twinfleet_Bus_V1_SetParameterAttributes()
         set.attributes = [active, subtree]
         let step = harness.deliver(command("c-spa", .setParameterAttributes(set)))
@@ -342,7 +336,21 @@ import TwinfleetModel
         ])))
         let after = try harness.answer(step, with: .setParameterAttributesResponse)
         #expect(sameStatuses(after.statuses, [("c-spa", .succeeded)]))
+    }
 
+    /// A SetParameterAttributes entry changing the notification, the access list, or neither.
+    private func attribute(_ path: String, notification: UInt32? = nil, accessList: [String]? = nil) -> Twinfleet_Bus_V1_ParameterAttribute {
+        var attribute = Twinfleet_Bus_V1_ParameterAttribute()
+        attribute.path = path
+        if let notification {
+            attribute.notificationChange = true
+            attribute.notification = notification
+        }
+        if let accessList {
+            attribute.accessListChange = true
+            attribute.accessList = accessList
+        }
+        return attribute
     }
 
     @Test func badSetParameterAttributesAreRefusedBeforeAnythingIsSent() throws {
@@ -350,20 +358,12 @@ import TwinfleetModel
         try harness.inform()
         // A notification outside 0-6, an entry that changes nothing, an access list other than
         // Subscriber, a path that is not one.
-        var tooHigh = Twinfleet_Bus_V1_ParameterAttribute()
-        tooHigh.path = "Device.WiFi.SSID.1.SSID"
-        tooHigh.notificationChange = true
-        tooHigh.notification = 7
-        var nothing = Twinfleet_Bus_V1_ParameterAttribute()
-        nothing.path = "Device.WiFi."
-        var stranger = Twinfleet_Bus_V1_ParameterAttribute()
-        stranger.path = "Device.WiFi."
-        stranger.accessListChange = true
-        stranger.accessList = ["Everyone"]
-        var broken = tooHigh
-        broken.path = "Device..WiFi"
-        broken.notification = 1
-        let cases = [("c-high", tooHigh), ("c-nothing", nothing), ("c-stranger", stranger), ("c-broken", broken)]
+        let cases = [
+            ("c-high", attribute("Device.WiFi.SSID.1.SSID", notification: 7)),
+            ("c-nothing", attribute("Device.WiFi.")),
+            ("c-stranger", attribute("Device.WiFi.", accessList: ["Everyone"])),
+            ("c-broken", attribute("Device..WiFi", notification: 1)),
+        ]
         for (id, attribute) in cases {
             var bad = Twinfleet_Bus_V1_SetParameterAttributes()
             bad.attributes = [attribute]
