@@ -134,7 +134,7 @@ let package = Package(
         tests("USPCodecTests", deps: ["USPCodec", "BusContracts", "TwinfleetModel", protobuf]),
         tests("BusContractsTests", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         tests("KafkaTests", deps: ["Kafka", "TestSupport", "CRdKafka"]),
-        tests("ShardedPostgresTests", deps: ["ShardedPostgres", "Kafka", "TestSupport", postgres]),
+        tests("ShardedPostgresTests", deps: ["ShardedPostgres", "Kafka", "TestSupport", postgres, nioLocks]),
         tests("CWMPCodecTests", deps: ["CWMPCodec", "TwinfleetModel"]),
         tests("DataModelTests", deps: ["DataModel", "TwinfleetModel"]),
         tests("DispatcherTests", deps: ["Dispatcher", "Twin", "ShardedPostgres", "Kafka", "BusContracts", "TestSupport", "HTTPAuth", postgres, protobuf]),

@@ -81,7 +81,7 @@ struct CommandDispatcher {
         let bulk = BulkRunner(postgres: postgres, producer: producer, commandsTopic: topics.commands, logger: boot.logger)
         let worker = DispatcherWorker(
             postgres: postgres, consumer: consumer, clock: clock, bulk: bulk,
-            relay: OutboxRelay(postgres: postgres, producer: producer, idleDelay: .milliseconds(10), logger: boot.logger),
+            relay: OutboxRelay(postgres: postgres, producer: producer, logger: boot.logger),
             health: boot.health, logger: boot.logger)
         boot.health.register("command-dispatcher")
         let server = OperationsServer.application(runtime: boot.runtime, health: boot.health, registry: boot.registry, logger: boot.logger)

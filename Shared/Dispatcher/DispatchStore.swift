@@ -101,34 +101,36 @@ public enum DispatchStore {
         connection: PostgresConnection, logger: Logger
     ) async throws {
         var transitions: [(transition: Transition, command: QueuedCommand, device: String, partition: Int32)] = []
-        var deviceRows: [[String: Any]] = [], commandRows: [[String: Any]] = []
+        var devices: [(device: DispatchDevice, wakeAt: Date?)] = [], commands: [(command: QueuedCommand, device: DispatchDevice)] = []
         for queue in loaded.queues.values.sorted(by: { $0.device.deviceID < $1.device.deviceID }) {
             let device = queue.device
             if queue.deviceChanged || !queue.changed.isEmpty {
-                deviceRows.append(deviceRow(device, wakeAt: queue.wakeAt(after: now), now: now))
+                devices.append((device, queue.wakeAt(after: now)))
             }
             var byID: [String: QueuedCommand] = [:]
             for command in queue.commands where queue.changed.contains(command.id) {
-                commandRows.append(try commandRow(command, device: device, now: now))
+                commands.append((command, device))
                 byID[command.id] = command
             }
             for transition in queue.transitions {
                 if let command = byID[transition.commandID] { transitions.append((transition, command, device.deviceID, device.partition)) }
             }
         }
-        // One statement per table and batch, rows as JSON (it carries NULLs, which bind arrays
-        // of optionals would not); times as microseconds since 1970.
-        if !deviceRows.isEmpty {
+        // One statement per table and batch, one array per column (NullableArray where a value
+        // may be absent).
+        if !devices.isEmpty {
+            let d = devices.map(\.device)
             try await connection.query("""
                 INSERT INTO dispatcher_devices (device_id, partition, tenant_id, protocol, instance_id, session_id, connected, planned,
                     connection_request_url, connection_request_at, connection_requests, needs_refresh, last_full_sync_at, next_sequence,
                     wake_at, updated_at)
-                SELECT x.device_id, x.partition, x.tenant_id, x.protocol, x.instance_id, x.session_id, x.connected, x.planned,
-                    x.connection_request_url, to_timestamp(x.connection_request_at / 1e6), x.connection_requests, x.needs_refresh,
-                    to_timestamp(x.last_full_sync_at / 1e6), x.next_sequence, to_timestamp(x.wake_at / 1e6), to_timestamp(x.updated_at / 1e6)
-                FROM jsonb_to_recordset(\(try json(deviceRows))::jsonb) AS x(device_id text, partition int, tenant_id text, protocol text,
-                    instance_id text, session_id text, connected bool, planned bool, connection_request_url text, connection_request_at bigint,
-                    connection_requests int, needs_refresh bool, last_full_sync_at bigint, next_sequence bigint, wake_at bigint, updated_at bigint)
+                SELECT *, \(now)::timestamptz FROM unnest(\(d.map(\.deviceID))::text[], \(d.map(\.partition))::int[], \(d.map(\.tenantID))::text[],
+                    \(d.map { DeviceProtocolName.name($0.deviceProtocol) })::text[], \(NullableArray(d.map(\.instanceID)))::text[],
+                    \(NullableArray(d.map(\.sessionID)))::text[], \(d.map(\.connected))::bool[], \(d.map(\.planned))::bool[],
+                    \(NullableArray(d.map(\.connectionRequestURL)))::text[], \(NullableArray(d.map(\.connectionRequestAt)))::timestamptz[],
+                    \(d.map { Int32($0.connectionRequests) })::int[], \(d.map(\.needsRefresh))::bool[],
+                    \(NullableArray(d.map(\.lastFullSyncAt)))::timestamptz[], \(d.map(\.nextSequence))::bigint[],
+                    \(NullableArray(devices.map(\.wakeAt)))::timestamptz[])
                 ON CONFLICT (device_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, protocol = EXCLUDED.protocol,
                     instance_id = EXCLUDED.instance_id, session_id = EXCLUDED.session_id, connected = EXCLUDED.connected,
                     planned = EXCLUDED.planned, connection_request_url = EXCLUDED.connection_request_url,
@@ -137,21 +139,25 @@ public enum DispatchStore {
                     next_sequence = EXCLUDED.next_sequence, wake_at = EXCLUDED.wake_at, updated_at = EXCLUDED.updated_at
                 """, logger: logger)
         }
-        if !commandRows.isEmpty {
+        if !commands.isEmpty {
+            let c = commands.map(\.command)
+            let bytes = try c.map { ByteBuffer(bytes: try $0.command.serializedBytes() as [UInt8]) }
             try await connection.query("""
                 INSERT INTO dispatcher_commands (command_id, device_id, partition, tenant_id, sequence, priority, independent, idempotency_key,
                     kind, command, state, dispatches, failures, retry_at, session_id, instance_id, dispatched_at, orphaned_at, cancel_requested,
-                    last_error_code, last_error, created_at, updated_at, finished_at)
-                SELECT x.command_id, x.device_id, x.partition, x.tenant_id, x.sequence, x.priority, x.independent, x.idempotency_key,
-                    x.kind, decode(x.command, 'base64'), x.state, x.dispatches, x.failures, to_timestamp(x.retry_at / 1e6), x.session_id,
-                    x.instance_id, to_timestamp(x.dispatched_at / 1e6), to_timestamp(x.orphaned_at / 1e6), x.cancel_requested,
-                    x.last_error_code, x.last_error, to_timestamp(x.created_at / 1e6), to_timestamp(x.updated_at / 1e6),
-                    to_timestamp(x.finished_at / 1e6)
-                FROM jsonb_to_recordset(\(try json(commandRows))::jsonb) AS x(command_id text, device_id text, partition int, tenant_id text,
-                    sequence bigint, priority int, independent bool, idempotency_key text, kind text, command text, state text,
-                    dispatches int, failures int, retry_at bigint, session_id text, instance_id text, dispatched_at bigint,
-                    orphaned_at bigint, cancel_requested bool, last_error_code int, last_error text, created_at bigint,
-                    updated_at bigint, finished_at bigint)
+                    last_error_code, last_error, created_at, finished_at, updated_at)
+                SELECT *, \(now)::timestamptz FROM unnest(\(c.map(\.id))::text[], \(commands.map(\.device.deviceID))::text[],
+                    \(commands.map(\.device.partition))::int[],
+                    \(commands.map { $0.command.command.tenantID.isEmpty ? $0.device.tenantID : $0.command.command.tenantID })::text[],
+                    \(c.map(\.sequence))::bigint[], \(c.map { Int32($0.priority) })::int[], \(c.map(\.independent))::bool[],
+                    \(NullableArray(c.map { $0.command.idempotencyKey.isEmpty ? nil : $0.command.idempotencyKey }))::text[],
+                    \(c.map(\.kind))::text[], \(bytes)::bytea[], \(c.map(\.state.rawValue))::text[], \(c.map { Int32($0.dispatches) })::int[],
+                    \(c.map { Int32($0.failures) })::int[], \(NullableArray(c.map(\.retryAt)))::timestamptz[],
+                    \(NullableArray(c.map(\.sessionID)))::text[], \(NullableArray(c.map(\.instanceID)))::text[],
+                    \(NullableArray(c.map(\.dispatchedAt)))::timestamptz[], \(NullableArray(c.map(\.orphanedAt)))::timestamptz[],
+                    \(c.map(\.cancelRequested))::bool[], \(NullableArray(c.map { $0.lastError?.code }))::int[],
+                    \(NullableArray(c.map { $0.lastError?.message }))::text[], \(c.map(\.createdAt))::timestamptz[],
+                    \(NullableArray(c.map { $0.state.isFinal ? ($0.finishedAt ?? now) : nil }))::timestamptz[])
                 ON CONFLICT (command_id) DO UPDATE SET state = EXCLUDED.state, dispatches = EXCLUDED.dispatches, failures = EXCLUDED.failures,
                     retry_at = EXCLUDED.retry_at, session_id = EXCLUDED.session_id, instance_id = EXCLUDED.instance_id,
                     dispatched_at = EXCLUDED.dispatched_at, orphaned_at = EXCLUDED.orphaned_at, cancel_requested = EXCLUDED.cancel_requested,
@@ -181,41 +187,6 @@ public enum DispatchStore {
             records.append((partition, try record(effect, topics: topics)))
         }
         try await Outbox.append(records, connection: connection, logger: logger)
-    }
-
-    private static func micros(_ date: Date?) -> Any { date.map { $0.unixMicroseconds } ?? NSNull() }
-
-    private static func deviceRow(_ device: DispatchDevice, wakeAt: Date?, now: Date) -> [String: Any] {
-        [
-            "device_id": device.deviceID, "partition": device.partition, "tenant_id": device.tenantID,
-            "protocol": DeviceProtocolName.name(device.deviceProtocol), "instance_id": device.instanceID ?? NSNull(),
-            "session_id": device.sessionID ?? NSNull(), "connected": device.connected, "planned": device.planned,
-            "connection_request_url": device.connectionRequestURL ?? NSNull(), "connection_request_at": micros(device.connectionRequestAt),
-            "connection_requests": device.connectionRequests, "needs_refresh": device.needsRefresh,
-            "last_full_sync_at": micros(device.lastFullSyncAt), "next_sequence": device.nextSequence, "wake_at": micros(wakeAt),
-            "updated_at": now.unixMicroseconds,
-        ]
-    }
-
-    private static func commandRow(_ command: QueuedCommand, device: DispatchDevice, now: Date) throws -> [String: Any] {
-        let bytes = try command.command.serializedBytes() as [UInt8]
-        return [
-            "command_id": command.id, "device_id": device.deviceID, "partition": device.partition,
-            "tenant_id": command.command.tenantID.isEmpty ? device.tenantID : command.command.tenantID,
-            "sequence": command.sequence, "priority": command.priority, "independent": command.independent,
-            "idempotency_key": command.command.idempotencyKey.isEmpty ? NSNull() : command.command.idempotencyKey,
-            "kind": command.kind, "command": Data(bytes).base64EncodedString(), "state": command.state.rawValue,
-            "dispatches": command.dispatches, "failures": command.failures, "retry_at": micros(command.retryAt),
-            "session_id": command.sessionID ?? NSNull(), "instance_id": command.instanceID ?? NSNull(),
-            "dispatched_at": micros(command.dispatchedAt), "orphaned_at": micros(command.orphanedAt),
-            "cancel_requested": command.cancelRequested, "last_error_code": command.lastError.map { Int($0.code) } ?? NSNull(),
-            "last_error": command.lastError?.message ?? NSNull(), "created_at": command.createdAt.unixMicroseconds,
-            "updated_at": now.unixMicroseconds, "finished_at": micros(command.state.isFinal ? (command.finishedAt ?? now) : nil),
-        ]
-    }
-
-    private static func json(_ rows: [[String: Any]]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: rows), as: UTF8.self)
     }
 
     /// The Kafka record of an effect, keyed by the device.

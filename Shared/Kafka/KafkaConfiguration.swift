@@ -17,6 +17,9 @@ public struct KafkaConfiguration: Sendable {
             "partitioner": "murmur2_random",
             // The mock cluster and small dev setups have fewer than 3 brokers.
             "topic.metadata.refresh.interval.ms": "10000",
+            // Records are small and latency counts (commands, session answers): no Nagle delay,
+            // as Kafka's own clients do (TCP_NODELAY).
+            "socket.nagle.disable": "true",
         ]
     }
 

@@ -43,7 +43,7 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
         public var topics: [String]
         /// Largest batch handed to the sequence.
         public var maxBatchSize: Int = 500
-        /// Batches buffered ahead of the reader.
+        /// Fetched chunks (each up to `maxBatchSize` records) buffered ahead of the reader.
         public var bufferedBatches: Int = 4
         /// Creates options.
         public init(groupID: String, topics: [String]) {
@@ -52,7 +52,9 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
         }
     }
 
-    /// Batches of records in partition order, as the broker returns them.
+    /// Batches of records in partition order, as the broker returns them. A batch is everything
+    /// fetched since the reader last asked (up to `maxBatchSize`), so a reader that spends longer
+    /// on a batch gets a larger next one rather than a queue of small ones.
     public let batches: KafkaBatchSequence
 
     private let handle: OpaquePointer
@@ -62,12 +64,14 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
     private let stopRequested = NIOLockedValueBox(false)
     private let delivered = NIOLockedValueBox(0)
 
-    /// How many batches the poll thread has handed to `batches` so far. A reader that needs every
-    /// batch fetched before some moment (e.g. a seek) to have passed waits until it has taken as
-    /// many.
+    /// How many chunks the poll thread has fetched so far. A reader that needs everything
+    /// fetched before some moment (e.g. a seek) to have passed waits until `takenChunks` (after
+    /// it handled what it took) reaches this.
     public var deliveredBatches: Int { delivered.withLockedValue { $0 } }
+    /// How many fetched chunks the reader has taken so far (in the batches it was handed).
+    public var takenChunks: Int { buffer.taken }
     private let closed = DispatchSemaphore(value: 0)
-    private let continuation: AsyncStream<[ConsumedRecord]>.Continuation
+    private let buffer: ChunkBuffer
 
     /// Creates the consumer, subscribes, and starts polling.
     public init(
@@ -108,9 +112,9 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
         // initial value, which happens whenever a reader stops before draining the buffer.
         let slots = DispatchSemaphore(value: 0)
         for _ in 0..<options.bufferedBatches { slots.signal() }
-        let (stream, continuation) = AsyncStream<[ConsumedRecord]>.makeStream()
-        self.continuation = continuation
-        self.batches = KafkaBatchSequence(stream: stream, slots: slots)
+        let buffer = ChunkBuffer(slots: slots, maxBatchSize: options.maxBatchSize)
+        self.buffer = buffer
+        self.batches = KafkaBatchSequence(buffer: buffer)
         let thread = Thread { [self] in self.pollLoop(slots: slots) }
         thread.name = "kafka-consumer-poll"
         thread.start()
@@ -141,7 +145,7 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
             } else {
                 for record in batch { KafkaMetrics.consumed(record.topic).increment() }
                 delivered.withLockedValue { $0 += 1 }
-                continuation.yield(batch)
+                buffer.append(batch)
             }
             if ContinuousClock.now - lastLagUpdate > .seconds(2) {
                 updateLag()
@@ -150,7 +154,7 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
         }
         // Leaves the group (serving the revocation) before the stream ends.
         rd_kafka_consumer_close(handle)
-        continuation.finish()
+        buffer.finish()
         closed.signal()
     }
 
@@ -293,23 +297,100 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
 }
 
 /// The records of a `KafkaConsumer`, in batches; iterating frees buffer space for the poller.
+/// Meant for one reader: a batch ends the sequence (nil) when its task is cancelled.
 public struct KafkaBatchSequence: AsyncSequence, Sendable {
     public typealias Element = [ConsumedRecord]
-    let stream: AsyncStream<[ConsumedRecord]>
-    let slots: DispatchSemaphore
+    let buffer: ChunkBuffer
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<[ConsumedRecord]>.AsyncIterator
-        let slots: DispatchSemaphore
+        let buffer: ChunkBuffer
         public mutating func next() async -> [ConsumedRecord]? {
-            let batch = await base.next()
-            if batch != nil { slots.signal() }
-            return batch
+            await buffer.next()
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: stream.makeAsyncIterator(), slots: slots)
+        AsyncIterator(buffer: buffer)
+    }
+}
+
+/// The hand-off between the poll thread and the reader: chunks fetched ahead (at most as many
+/// as `slots` allows), joined into one batch of up to `maxBatchSize` records when the reader
+/// asks. Each chunk taken frees its slot.
+final class ChunkBuffer: Sendable {
+    private struct State {
+        var chunks: [[ConsumedRecord]] = []
+        var waiter: CheckedContinuation<[ConsumedRecord]?, Never>?
+        var finished = false
+        var taken = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let slots: DispatchSemaphore
+    private let maxBatchSize: Int
+
+    init(slots: DispatchSemaphore, maxBatchSize: Int) {
+        self.slots = slots
+        self.maxBatchSize = maxBatchSize
+    }
+
+    var taken: Int { state.withLockedValue { $0.taken } }
+
+    /// Called by the poll thread after taking a slot.
+    func append(_ chunk: [ConsumedRecord]) {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<[ConsumedRecord]?, Never>? in
+            guard let waiter = state.waiter else {
+                state.chunks.append(chunk)
+                return nil
+            }
+            state.waiter = nil
+            state.taken += 1
+            return waiter
+        }
+        guard let waiter else { return }
+        slots.signal()
+        waiter.resume(returning: chunk)
+    }
+
+    /// Ends the sequence once the buffered chunks are taken.
+    func finish() {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<[ConsumedRecord]?, Never>? in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    func next() async -> [ConsumedRecord]? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<[ConsumedRecord]?, Never>) in
+                let (batch, freed) = state.withLockedValue { state -> ([ConsumedRecord]??, Int) in
+                    if !state.chunks.isEmpty {
+                        var batch = state.chunks.removeFirst()
+                        var count = 1
+                        while let next = state.chunks.first, batch.count + next.count <= maxBatchSize {
+                            batch += next
+                            state.chunks.removeFirst()
+                            count += 1
+                        }
+                        state.taken += count
+                        return (.some(batch), count)
+                    }
+                    if state.finished || Task.isCancelled { return (.some(nil), 0) }
+                    state.waiter = continuation
+                    return (nil, 0)
+                }
+                for _ in 0..<freed { slots.signal() }
+                if let batch { continuation.resume(returning: batch) }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { state -> CheckedContinuation<[ConsumedRecord]?, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import Kafka
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import PostgresNIO
 import ServiceLifecycle
 
@@ -29,6 +30,9 @@ public enum Outbox {
         ]),
     ])
 
+    /// The channel `append` notifies (on the shard's database) when its transaction commits.
+    public static let channel = "twinfleet_outbox"
+
     /// Appends records to the outbox inside the caller's transaction.
     ///
     /// `partition` is the device's partition (stored like every device-keyed row, so a moved
@@ -47,12 +51,16 @@ public enum Outbox {
             let hasKey = slice.map { $0.record.key != nil }
             let values = slice.map { ByteBuffer(bytes: $0.record.value) }
             let headers = slice.map { encodeHeaders($0.record.headers) }
+            // The notification reaches the relay when the transaction commits (never before, and
+            // not at all if it rolls back); one per transaction, however many chunks.
             try await connection.query("""
-                INSERT INTO outbox (partition, topic, key, value, headers)
-                SELECT p, t, CASE WHEN hk THEN k END, v, h
-                FROM unnest(\(partitions)::int[], \(topics)::text[], \(keys)::bytea[], \(hasKey)::bool[], \(values)::bytea[], \(headers)::bytea[])
-                  WITH ORDINALITY AS x(p, t, k, hk, v, h, n)
-                ORDER BY n
+                WITH inserted AS (
+                    INSERT INTO outbox (partition, topic, key, value, headers)
+                    SELECT p, t, CASE WHEN hk THEN k END, v, h
+                    FROM unnest(\(partitions)::int[], \(topics)::text[], \(keys)::bytea[], \(hasKey)::bool[], \(values)::bytea[], \(headers)::bytea[])
+                      WITH ORDINALITY AS x(p, t, k, hk, v, h, n)
+                    ORDER BY n)
+                SELECT pg_notify(\(channel), '')
                 """, logger: logger)
         }
     }
@@ -87,6 +95,9 @@ public enum Outbox {
 /// Any number of replicas may run: each shard's outbox is drained by whichever replica holds that
 /// shard's advisory lock, so per-shard (hence per-device) order is kept. Delivery is at least
 /// once (a crash between acknowledgement and delete republishes); consumers are idempotent.
+///
+/// The relay listens on `Outbox.channel`: a commit that appended rows wakes it at once, so a
+/// record waits for no poll. `idleDelay` is only the fallback look when nothing was notified.
 public final class OutboxRelay: Service, Sendable {
     private let postgres: ShardedPostgres
     private let producer: KafkaProducer
@@ -99,7 +110,7 @@ public final class OutboxRelay: Service, Sendable {
     static let lockKey: Int64 = 0x7477_696e_6f75_7401
 
     /// Creates a relay.
-    public init(postgres: ShardedPostgres, producer: KafkaProducer, batchSize: Int = 500, idleDelay: Duration = .milliseconds(50), logger: Logger) {
+    public init(postgres: ShardedPostgres, producer: KafkaProducer, batchSize: Int = 500, idleDelay: Duration = .seconds(1), logger: Logger) {
         self.postgres = postgres
         self.producer = producer
         self.batchSize = batchSize
@@ -123,9 +134,25 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 // Held for as long as this replica drains the shard.
                 let led = try await withAdvisoryLeadership(postgres.client(forShard: shard), key: Self.lockKey, logger: logger) { connection in
-                    while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                        let sent = try await drainOnce(connection: connection, logger: logger)
-                        if sent == 0 { try await Task.sleep(for: idleDelay) }
+                    try await connection.listen(on: Outbox.channel) { notifications in
+                        let doorbell = Doorbell()
+                        // Not awaited when the relay stops: leaving `listen` ends the sequence.
+                        let listener = Task {
+                            for try await _ in notifications { doorbell.ring() }
+                        }
+                        defer { listener.cancel() }
+                        var acknowledged: [Int64] = []
+                        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                            acknowledged = try await drainOnce(deleting: acknowledged, connection: connection, logger: logger)
+                            // A full batch: more may be waiting. Otherwise rows committed since the
+                            // read have rung (or will ring) the doorbell; the acknowledged rows are
+                            // deleted with the next read, or now if none comes.
+                            if acknowledged.count < batchSize, await !doorbell.wait(upTo: idleDelay), !acknowledged.isEmpty {
+                                try await delete(acknowledged, connection: connection, logger: logger)
+                                acknowledged = []
+                            }
+                        }
+                        if !acknowledged.isEmpty { try await delete(acknowledged, connection: connection, logger: logger) }
                     }
                 }
                 if !led { try await Task.sleep(for: .seconds(1)) }
@@ -138,12 +165,16 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    /// Publishes up to one batch; returns how many rows were published and deleted.
-    func drainOnce(connection: PostgresConnection, logger: Logger) async throws -> Int {
+    /// Deletes the rows of the previous batch (acknowledged by Kafka) and reads the next in the
+    /// same statement, publishes it, and returns the IDs now acknowledged. Rows deleted by the
+    /// statement are still in its snapshot, hence their exclusion from the read.
+    func drainOnce(deleting acknowledged: [Int64], connection: PostgresConnection, logger: Logger) async throws -> [Int64] {
         var ids: [Int64] = []
         var records: [OutgoingRecord] = []
         let rows = try await connection.query("""
-            SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT \(batchSize)
+            WITH deleted AS (DELETE FROM outbox WHERE id = ANY(\(acknowledged)::bigint[]))
+            SELECT id, topic, key, value, headers FROM outbox WHERE NOT (id = ANY(\(acknowledged)::bigint[]))
+            ORDER BY id LIMIT \(batchSize)
             """, logger: logger)
         for try await (id, topic, key, value, headers) in rows.decode((Int64, String, ByteBuffer?, ByteBuffer, ByteBuffer).self) {
             ids.append(id)
@@ -151,10 +182,64 @@ public final class OutboxRelay: Service, Sendable {
                 topic: topic, key: key.map { Array($0.readableBytesView) }, value: Array(value.readableBytesView),
                 headers: Outbox.decodeHeaders(headers)))
         }
-        guard !records.isEmpty else { return 0 }
+        guard !records.isEmpty else { return [] }
         _ = try await producer.sendAll(records)
-        try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: logger)
         published.increment(by: records.count)
-        return records.count
+        return ids
+    }
+
+    private func delete(_ ids: [Int64], connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids)::bigint[])", logger: logger)
+    }
+}
+
+/// Wakes one waiter; a ring with nobody waiting is kept for the next wait.
+final class Doorbell: Sendable {
+    private struct State {
+        var rung = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func ring() {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.rung = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns true when rung (at once if rung since the last wait), false after `timeout` or
+    /// when the task is cancelled.
+    func wait(upTo timeout: Duration) async -> Bool {
+        let timedOut = NIOLockedValueBox(false)
+        let timer = Task { [self] in
+            try await Task.sleep(for: timeout)
+            timedOut.withLockedValue { $0 = true }
+            ring()
+        }
+        defer { timer.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLockedValue { state -> Bool in
+                    if state.rung || Task.isCancelled {
+                        state.rung = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            timer.cancel()
+            ring()
+        }
+        return !timedOut.withLockedValue { $0 } && !Task.isCancelled
     }
 }

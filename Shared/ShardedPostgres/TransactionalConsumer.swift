@@ -73,7 +73,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
     /// Partitions whose shard fenced them (a partition move), with that shard: their records are
     /// skipped until the shard map sends the partition elsewhere.
     private let fenced = NIOLockedValueBox<[Int32: Int]>([:])
-    private let processedBatches = NIOLockedValueBox(0)
+    private let processedChunks = NIOLockedValueBox(0)
     private let kafkaConsumer = NIOLockedValueBox<KafkaConsumer?>(nil)
 
     /// Creates the consumer; it joins the group when `run()` starts.
@@ -106,7 +106,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
             try await withGracefulShutdownHandler {
                 for await batch in consumer.batches.cancelOnGracefulShutdown() {
                     let next = try await process(batch)
-                    processedBatches.withLockedValue { $0 += 1 }
+                    processedChunks.withLockedValue { $0 = consumer.takenChunks }
                     consumer.commitAsync(next)
                 }
             } onGracefulShutdown: {
@@ -365,7 +365,7 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         // Batches fetched before the seek may still be buffered: let the loop skip them first.
         try? await Task.sleep(for: .milliseconds(300))
         let delivered = consumer.deliveredBatches
-        while processedBatches.withLockedValue({ $0 }) < delivered && !Task.isCancelled {
+        while processedChunks.withLockedValue({ $0 }) < delivered && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
         fenced.withLockedValue { $0[partition] = nil }

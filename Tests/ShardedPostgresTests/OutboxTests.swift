@@ -1,5 +1,6 @@
 import BusContracts
 import Kafka
+import NIOConcurrencyHelpers
 import PostgresNIO
 import ShardedPostgres
 import Testing
@@ -68,9 +69,63 @@ import TestSupport
                 #expect(record.header("twinfleet-schema") == Array("test".utf8))
                 #expect(record.header("empty") == [])
             }
+            // Published rows are deleted: with the next read, or once the relay has been idle
+            // for its fallback delay (1 s).
             for shard in postgres.shards {
-                #expect(try await scalar(shard, "SELECT count(*)::int FROM outbox") == 0)
+                let drained = await eventually(timeout: .seconds(10)) {
+                    (try? await scalar(shard, "SELECT count(*)::int FROM outbox")) == 0
+                }
+                #expect(drained)
             }
+        }
+        await producer.shutdown()
+    }
+
+    /// The relay sleeps on the shard's notification, not a poll: a commit that appends rows wakes
+    /// it at once (here its fallback delay is two minutes), a rolled-back append does not.
+    @Test func aCommitWakesTheIdleRelay() async throws {
+        let topic = TestEnvironment.unique("outbox-wake")
+        try await environment.createTopic(topic, partitions: 3)
+        let databases = try await TestDatabases.create(shards: 1, in: environment)
+        let producer = try KafkaProducer(configuration: environment.kafka(), logger: TestEnvironment.logger)
+        try await withShardedPostgres(databases, partitionCount: 3) { postgres in
+            let logger = TestEnvironment.logger
+            try await postgres.migrate([PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations], logger: logger)
+            let map = try await postgres.loadShardMap(logger: logger)
+            let relay = OutboxRelay(postgres: postgres, producer: producer, idleDelay: .seconds(120), logger: logger)
+            let relayTask = Task { try await relay.run() }
+            let consumer = try KafkaConsumer(
+                configuration: environment.kafka(), options: .init(groupID: TestEnvironment.unique("g"), topics: [topic]), logger: logger)
+            let received = NIOLockedValueBox<[String]>([])
+            let reading = Task {
+                for await batch in consumer.batches {
+                    received.withLockedValue { $0 += batch.map { String(decoding: $0.value, as: UTF8.self) } }
+                }
+            }
+            // The relay has found the outbox empty and sleeps.
+            try await Task.sleep(for: .seconds(2))
+            func append(_ value: String, commit: Bool) async throws {
+                struct Abort: Error {}
+                do {
+                    try await postgres.client(forShard: 0).transaction(logger: logger) { connection in
+                        try await Outbox.append(
+                            [(map.partition(forDevice: "dev-1"), OutgoingRecord(topic: topic, key: "dev-1", value: Array(value.utf8)))],
+                            connection: connection, logger: logger)
+                        if !commit { throw Abort() }
+                    }
+                } catch is Abort {}
+            }
+            try await append("rolled-back", commit: false)
+            try await append("first", commit: true)
+            #expect(await eventually(timeout: .seconds(30)) { received.withLockedValue { $0 } == ["first"] })
+            // Asleep again, and woken again.
+            try await Task.sleep(for: .seconds(1))
+            try await append("second", commit: true)
+            #expect(await eventually(timeout: .seconds(30)) { received.withLockedValue { $0 } == ["first", "second"] })
+            consumer.requestShutdown()
+            await consumer.shutdown()
+            reading.cancel()
+            relayTask.cancel()
         }
         await producer.shutdown()
     }

@@ -42,7 +42,7 @@ struct BenchDispatch: AsyncParsableCommand {
         let consumer = TransactionalConsumer(
             options: options, kafka: try environment.kafka(), postgres: postgres, handler: DispatchHandler(topics: topics, policy: policy),
             deadLetters: DeadLetterPublisher(producer: producer), logger: environment.logger)
-        let relay = OutboxRelay(postgres: postgres, producer: producer, idleDelay: .milliseconds(2), logger: environment.logger)
+        let relay = OutboxRelay(postgres: postgres, producer: producer, logger: environment.logger)
         let clock = DispatchClock(postgres: postgres, consumer: consumer, policy: policy, logger: environment.logger)
         let dispatcher = [Task { try await consumer.run() }, Task { try await relay.run() }, Task { try await clock.run() }]
 
@@ -96,12 +96,17 @@ struct BenchDispatch: AsyncParsableCommand {
         _ = try await producer.sendAll(connects)
         // New devices get a Refresh first: wait until every one was delivered, then measure.
         while arrivals.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(50)) }
+        // The producer's first record to a topic waits for its metadata (up to a second in
+        // librdkafka 2.0): warm the commands topic with a record the dispatcher ignores.
+        var warm = Twinfleet_Bus_V1_CommandEnvelope()
+        warm.tagsChanged.deviceID = deviceIDs[0]
+        _ = try await producer.sendAll([OutgoingRecord(topic: topics.commands, key: deviceIDs[0], value: try warm.serializedBytes())])
         try await Task.sleep(for: .seconds(1))
         arrivals.withLockedValue { $0.removeAll() }
         stages.withLockedValue { $0.removeAll() }
 
         let total = rate * seconds
-        let dispatchLatencies = try await offer(total: total) { index in
+        _ = try await offer(total: total) { index in
             var command = Twinfleet_Bus_V1_Command()
             command.commandID = "bench-\(suffix)-\(index)"
             command.deviceID = deviceIDs[index % deviceIDs.count]
@@ -123,6 +128,7 @@ struct BenchDispatch: AsyncParsableCommand {
 
         // Reference: bare produce → consume of as many records at the same rate.
         let referenceArrivals = NIOLockedValueBox<[Double]>([])
+        let referenceWarm = NIOLockedValueBox(false)
         let referenceConsumer = try KafkaConsumer(
             configuration: try environment.kafka(), options: .init(groupID: "bench-reference-\(suffix)", topics: [reference]), logger: environment.logger,
             rebalanceHandler: { event in
@@ -132,11 +138,17 @@ struct BenchDispatch: AsyncParsableCommand {
         let referenceTask = Task {
             for await batch in referenceConsumer.batches {
                 let now = Date().timeIntervalSince1970
+                if batch.contains(where: { $0.value == Array("warm".utf8) }) { referenceWarm.withLockedValue { $0 = true } }
                 let sent = batch.compactMap { Double(String(decoding: $0.value, as: UTF8.self)) }
                 referenceArrivals.withLockedValue { $0 += sent.map { now - $0 } }
             }
         }
-        try await Task.sleep(for: .seconds(2))
+        // Measured from the moment the consumer reads: a new group's first assignment takes a
+        // few seconds on the mock cluster, and records produced meanwhile would wait for it.
+        _ = try await producer.sendAll([OutgoingRecord(topic: reference, key: deviceIDs[0], value: Array("warm".utf8))])
+        let warmDeadline = ContinuousClock.now + .seconds(30)
+        while !referenceWarm.withLockedValue({ $0 }), ContinuousClock.now < warmDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .seconds(1))
         _ = try await offer(total: total) { index in
             OutgoingRecord(topic: reference, key: deviceIDs[index % deviceIDs.count], value: Array("\(Date().timeIntervalSince1970)".utf8))
         } send: { records in
