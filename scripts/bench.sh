@@ -7,6 +7,7 @@
 # Its size: TWINFLEET_BENCH_CWMP, TWINFLEET_BENCH_USP, TWINFLEET_BENCH_MODEL (full|compact),
 # TWINFLEET_BENCH_SECONDS, TWINFLEET_BENCH_INFORM_INTERVAL, TWINFLEET_BENCH_COMMAND_RATE,
 # TWINFLEET_BENCH_RAMP (seconds over which first contacts are spread).
+# `dispatch` takes TWINFLEET_BENCH_DISPATCH_ARGS (e.g. "--rate 200 --devices 500").
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WHAT="${1:-all}"
@@ -16,7 +17,7 @@ tf_ensure_packages
 # Only what the benchmarks run: building every target in release compiles far more.
 tf_build -c release --product twinfleet-dev-kafka
 tf_build -c release --product twinfleet-devtool
-if [[ "$WHAT" == all || "$WHAT" == usp ]]; then tf_build -c release --product twinfleet-usp-ingress; fi
+if [[ "$WHAT" == all || "$WHAT" == usp || "$WHAT" == dispatch ]]; then tf_build -c release --product twinfleet-usp-ingress; fi
 if [[ "$WHAT" == all || "$WHAT" == cwmp || "$WHAT" == stack ]]; then tf_build -c release --product twinfleet-cwmp-ingress; fi
 if [[ "$WHAT" == stack ]]; then
   tf_build -c release --product twinfleet-usp-ingress
@@ -60,7 +61,23 @@ if [[ "$WHAT" == all || "$WHAT" == dispatch ]]; then
   echo
   # The mock cluster holds a fetch for fetch.wait.max.ms even when data arrives (real Kafka
   # answers at once): a short wait gives the latency a real broker would.
-  KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-dispatch --dev-kafka-url "http://127.0.0.1:$HTTP_PORT"
+  KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-dispatch --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" ${TWINFLEET_BENCH_DISPATCH_ARGS:-}
+  echo
+  # The same through a release usp-ingress to simulated agents on WebSockets: the issue's
+  # "queued → on the wire to a connected USP agent".
+  SUFFIX="$RANDOM$RANDOM"
+  for topic in "bench.dispatch-events.$SUFFIX" "bench.dispatch-results.$SUFFIX" cpe.deliveries.v1.usp-dispatch; do
+    curl -fsS -X POST -H 'content-type: application/json' --data "{\"name\":\"$topic\",\"partitions\":$PARTITIONS}" "http://127.0.0.1:$HTTP_PORT/topics" >/dev/null || true
+  done
+  USP_PORT="${TWINFLEET_BENCH_USP_PORT:-18090}"
+  setsid env KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" INSTANCE_ID=usp-dispatch HTTP_PORT=0 USP_HOST=127.0.0.1 USP_WS_PORT="$USP_PORT" \
+    USP_ALLOWED_AGENTS='bench::*' USP_EVENTS_TOPIC="bench.dispatch-events.$SUFFIX" USP_RESULTS_TOPIC="bench.dispatch-results.$SUFFIX" \
+    LOG_LEVEL=warning LOG_FORMAT=text "$TF_BIN/twinfleet-usp-ingress" >"$WORK/usp-dispatch.log" 2>&1 &
+  TF_PIDS+=($!)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$USP_PORT") 2>/dev/null && break; sleep 0.1; done
+  KAFKA_PROPERTIES="${KAFKA_PROPERTIES:-fetch.wait.max.ms=5}" "$TF_BIN/twinfleet-devtool" bench-dispatch --dev-kafka-url "http://127.0.0.1:$HTTP_PORT" \
+    --usp-ws-port "$USP_PORT" --usp-instance usp-dispatch --events-topic "bench.dispatch-events.$SUFFIX" --results-topic "bench.dispatch-results.$SUFFIX" ${TWINFLEET_BENCH_DISPATCH_ARGS:-} \
+    || { tail -n 20 "$WORK/usp-dispatch.log" >&2; exit 1; }
 fi
 if [[ "$WHAT" == all || "$WHAT" == usp ]]; then
   echo

@@ -63,6 +63,9 @@ public actor SimulatedUSPAgent {
     /// How the agent last connected, to reconnect after a reboot.
     private var reconnect: (@Sendable (SimulatedUSPAgent) async throws -> Void)?
     private let initialParameters: [String: String]
+    /// Called with each USP message as it arrives, before it is answered (benchmarks time
+    /// deliveries with it).
+    private var arrivals: (@Sendable (Usp_Msg) -> Void)?
 
     public init(endpointID: String, controllerID: String, parameters: [String: String]) {
         self.endpointID = endpointID
@@ -132,6 +135,7 @@ public actor SimulatedUSPAgent {
 
     public func set(_ path: String, _ value: String) { parameters[path] = value }
     public func setAnswersRequests(_ on: Bool) { answersRequests = on }
+    public func observeArrivals(_ observer: @escaping @Sendable (Usp_Msg) -> Void) { arrivals = observer }
     public func setTypes(_ table: [String: Usp_GetSupportedDMResp.ParamValueType]) { types = table }
 
     // MARK: Connection
@@ -394,6 +398,7 @@ public actor SimulatedUSPAgent {
             return
         case .noSessionContext(let body)?:
             guard let message = try? Usp_Msg(serializedBytes: body.payload) else { return }
+            arrivals?(message)
             received.append(message)
             guard answersRequests, case .request(let request)? = message.body.msgBody, let kind = request.reqType else { return }
             if case .operate(let operate) = kind, let rebootTime, let special = await device(operate, msgID: message.header.msgID, rebootTime: rebootTime) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BusContracts
+import DeviceSim
 import Dispatcher
 import Foundation
 import Kafka
@@ -7,33 +8,50 @@ import Logging
 import NIOConcurrencyHelpers
 import PostgresNIO
 import ShardedPostgres
+import USPCodec
 
 /// Command delivery latency through the real dispatcher (transactional consumer, shard
 /// transaction, outbox, relay): from the moment a command is produced to `cpe.commands.v1` to the
 /// moment its delivery is read from the instance inbox by a fake USP agent, which answers each
-/// with SUCCEEDED like an ingress would. Reference in the same run: a bare Kafka produce → consume
-/// of the same number of records at the same rate.
+/// with SUCCEEDED like an ingress would. With `--usp-ws-port`, deliveries go through a running
+/// usp-ingress to simulated agents on WebSockets instead, and each is timed when its Set arrives
+/// at the agent. Reference in the same run: a bare Kafka produce → consume of the same number of
+/// records at the same rate, once the consumer has its partitions.
 struct BenchDispatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-dispatch", abstract: "Command delivery latency benchmark (prints a Markdown table).")
 
     @Option(help: "Connected USP devices.") var devices = 1000
     @Option(help: "Commands per second offered.") var rate = 1000
     @Option(help: "Seconds of load.") var seconds = 20
+    @Option(help: "Seconds of load before the measured run (not measured).") var warmup = 3
     @Option(help: "Dev broker URL to create the topics.") var devKafkaURL: String
+    @Option(help: "WebSocket port of a running usp-ingress: deliveries then go through it to simulated USP agents, and each is timed when its Set arrives at the agent. Without it, a stand-in agent reads the instance inbox.")
+    var uspWSPort: Int?
+    @Option(help: "With --usp-ws-port: the ingress's INSTANCE_ID.") var uspInstance = "usp-dispatch"
+    @Option(help: "With --usp-ws-port: the ingress's USP_ENDPOINT_ID.") var controllerID = "self::twinfleet-controller"
+    @Option(help: "With --usp-ws-port: the ingress's USP_EVENTS_TOPIC.") var eventsTopic = ""
+    @Option(help: "With --usp-ws-port: the ingress's USP_RESULTS_TOPIC.") var resultsTopic = ""
 
     func run() async throws {
         let environment = ToolEnvironment()
         let partitions = try environment.partitionCount
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        let topics = DispatchTopics(deviceEvents: "bench.events.\(suffix)", commands: "bench.commands.\(suffix)", commandResults: "bench.results.\(suffix)")
-        let instance = "bench-usp-\(suffix)"
+        let throughIngress = uspWSPort != nil
+        if throughIngress, eventsTopic.isEmpty || resultsTopic.isEmpty { throw ValidationError("--usp-ws-port needs --events-topic and --results-topic") }
+        let topics = throughIngress
+            ? DispatchTopics(deviceEvents: eventsTopic, commands: "bench.commands.\(suffix)", commandResults: resultsTopic)
+            : DispatchTopics(deviceEvents: "bench.events.\(suffix)", commands: "bench.commands.\(suffix)", commandResults: "bench.results.\(suffix)")
+        let instance = throughIngress ? uspInstance : "bench-usp-\(suffix)"
         let inbox = try Topic.deliveries(instance: instance)
         let reference = "bench.reference.\(suffix)"
-        for topic in topics.all + [reference] { try await createDevTopic(topic, partitions: partitions, url: devKafkaURL) }
-        try await createDevTopic(inbox, partitions: partitions, url: devKafkaURL)
+        // The ingress's topics exist already (scripts/bench.sh creates them).
+        for topic in (throughIngress ? [topics.commands] : topics.all + [inbox]) + [reference] {
+            try await createDevTopic(topic, partitions: partitions, url: devKafkaURL)
+        }
         let (postgres, poolTask) = try await environment.postgres(extra: [Outbox.migrations, DispatcherMigrations.shard])
         let producer = try KafkaProducer(configuration: try environment.kafka(), logger: environment.logger)
-        let deviceIDs = (0..<devices).map { String(format: "00D09E-USPB-%06d", $0) }
+        // Through the ingress a USP device's ID is its agent's endpoint ID.
+        let deviceIDs = (0..<devices).map { String(format: throughIngress ? "bench::agent-%06d" : "00D09E-USPB-%06d", $0) }
 
         // The dispatcher, in this process.
         var options = TransactionalConsumer<DispatchHandler>.Options(groupID: "bench-dispatch-\(suffix)", topics: topics.all)
@@ -58,6 +76,7 @@ struct BenchDispatch: AsyncParsableCommand {
                 return Dictionary(uniqueKeysWithValues: assigned.map { ($0, KafkaConsumer.StartOffset.beginning) })
             })
         let agent = Task {
+            guard !throughIngress else { return }
             for await batch in agentConsumer.batches {
                 let now = Date().timeIntervalSince1970
                 var answers: [OutgoingRecord] = []
@@ -80,6 +99,32 @@ struct BenchDispatch: AsyncParsableCommand {
             }
         }
 
+        // Through the ingress: simulated agents, each timing the Set messages that reach it (the
+        // message ID names the command). Their answers go back through the ingress.
+        var agents: [SimulatedUSPAgent] = []
+        let created: NIOLockedValueBox<[String: Int64]>? = throughIngress ? NIOLockedValueBox([:]) : nil
+        if let uspWSPort, let created {
+            for device in deviceIDs {
+                let simulated = SimulatedUSPAgent(endpointID: device, controllerID: controllerID, parameters: SimulatedUSPAgent.gateway(serial: device))
+                await simulated.observeArrivals { message in
+                    guard case .set? = message.body.request.reqType,
+                          case .command(let commandID, _, _)? = USPMessageID(parsing: message.header.msgID) else { return }
+                    let now = Date().timeIntervalSince1970
+                    guard let createdAt = created.withLockedValue({ $0[commandID] }) else { return }
+                    arrivals.withLockedValue { $0[commandID] = now - Double(createdAt) / 1e6 }
+                }
+                try await simulated.connect(port: uspWSPort)
+                agents.append(simulated)
+            }
+            // Each new device's Refresh has run and nothing is open: then measure.
+            let deadline = ContinuousClock.now + .seconds(300)
+            while ContinuousClock.now < deadline {
+                let settled = try await openAndConnected(postgres)
+                if settled.open == 0 && settled.connected == devices { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+
         // Every device connects over USP (the dispatcher learns where it is).
         let connects = deviceIDs.map { device -> OutgoingRecord in
             var event = Twinfleet_Bus_V1_DeviceEvent()
@@ -93,9 +138,11 @@ struct BenchDispatch: AsyncParsableCommand {
             event.presence.mtp = .websocket
             return OutgoingRecord(topic: topics.deviceEvents, key: device, value: try! event.serializedBytes())
         }
-        _ = try await producer.sendAll(connects)
-        // New devices get a Refresh first: wait until every one was delivered, then measure.
-        while arrivals.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(50)) }
+        if !throughIngress {
+            _ = try await producer.sendAll(connects)
+            // New devices get a Refresh first: wait until every one was delivered, then measure.
+            while arrivals.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(50)) }
+        }
         // The producer's first record to a topic waits for its metadata (up to a second in
         // librdkafka 2.0): warm the commands topic with a record the dispatcher ignores.
         var warm = Twinfleet_Bus_V1_CommandEnvelope()
@@ -105,12 +152,12 @@ struct BenchDispatch: AsyncParsableCommand {
         arrivals.withLockedValue { $0.removeAll() }
         stages.withLockedValue { $0.removeAll() }
 
-        let total = rate * seconds
-        _ = try await offer(total: total) { index in
+        func command(_ name: String, _ index: Int) -> OutgoingRecord {
             var command = Twinfleet_Bus_V1_Command()
-            command.commandID = "bench-\(suffix)-\(index)"
+            command.commandID = "\(name)-\(suffix)-\(index)"
             command.deviceID = deviceIDs[index % deviceIDs.count]
             command.createdAtUs = Date().unixMicroseconds
+            created?.withLockedValue { $0[command.commandID] = command.createdAtUs }
             var parameter = Twinfleet_Bus_V1_Parameter()
             parameter.path = "Device.WiFi.SSID.1.SSID"
             parameter.value.stringValue = "ssid-\(index)"
@@ -118,7 +165,19 @@ struct BenchDispatch: AsyncParsableCommand {
             var envelope = Twinfleet_Bus_V1_CommandEnvelope()
             envelope.requested.command = command
             return OutgoingRecord(topic: topics.commands, key: command.deviceID, value: try! envelope.serializedBytes())
-        } send: { records in
+        }
+        // Warm-up at the same rate, not measured: the first seconds after start carry one-off
+        // costs (through the ingress, a stall of about a second for the first few hundred).
+        if warmup > 0 {
+            _ = try await offer(total: rate * warmup) { command("warm", $0) } send: { _ = try await producer.sendAll($0) } delivered: {
+                arrivals.withLockedValue { $0.count }
+            }
+            try await Task.sleep(for: .seconds(1))
+            arrivals.withLockedValue { $0.removeAll() }
+            stages.withLockedValue { $0.removeAll() }
+        }
+        let total = rate * seconds
+        _ = try await offer(total: total) { command("bench", $0) } send: { records in
             _ = try await producer.sendAll(records)
         } delivered: {
             arrivals.withLockedValue { $0.count }
@@ -164,6 +223,7 @@ struct BenchDispatch: AsyncParsableCommand {
         await agentConsumer.shutdown()
         referenceTask.cancel()
         agent.cancel()
+        for simulated in agents { await simulated.disconnect() }
         dispatcher.forEach { $0.cancel() }
         await producer.shutdown()
         poolTask.cancel()
@@ -177,10 +237,27 @@ struct BenchDispatch: AsyncParsableCommand {
         print()
         print("| path | records | p50 ms | p90 ms | p99 ms | max ms |")
         print("|---|---|---|---|---|---|")
-        print(row("queued → delivery read by the agent (dispatcher: consume, shard transaction, outbox, relay)", dispatched))
-        print(row("· stage 1: queued → handled by the dispatcher (produce, consume, load, plan; before commit)", stage.map(\.applied)))
-        print(row("· stage 2: handled → delivery read by the agent (commit, outbox relay, publish, consume)", stage.map(\.relayed)))
+        if throughIngress {
+            print(row("queued → Set on the agent's WebSocket (dispatcher, outbox, relay, usp-ingress inbox, USP record)", dispatched))
+        } else {
+            print(row("queued → delivery read by the agent (dispatcher: consume, shard transaction, outbox, relay)", dispatched))
+            print(row("· stage 1: queued → handled by the dispatcher (produce, consume, load, plan; before commit)", stage.map(\.applied)))
+            print(row("· stage 2: handled → delivery read by the agent (commit, outbox relay, publish, consume)", stage.map(\.relayed)))
+        }
         print(row("reference: bare Kafka produce → consume, same rate", bare))
+    }
+
+    /// Open commands and connected devices over both shards.
+    private func openAndConnected(_ postgres: ShardedPostgres) async throws -> (open: Int, connected: Int) {
+        var open = 0, connected = 0
+        for shard in postgres.shards.indices {
+            let rows = try await postgres.client(forShard: shard).query("""
+                SELECT (SELECT count(*) FROM dispatcher_commands WHERE finished_at IS NULL)::int,
+                       (SELECT count(*) FROM dispatcher_devices WHERE connected)::int
+                """, logger: Logger(label: "bench"))
+            for try await (o, c) in rows.decode((Int, Int).self) { open += o; connected += c }
+        }
+        return (open, connected)
     }
 
     /// Offers `total` records at `rate` per second in 10 ms slices, then waits until `delivered`
