@@ -10,15 +10,25 @@ import TestSupport
     let environment: TestEnvironment
     init() throws { environment = try TestEnvironment.current() }
 
-    @Test func committedRecordsArePublishedInOrderAndRolledBackOnesNever() async throws {
+    /// A topic of 3 partitions, migrated shards with their map, and a producer for a relay.
+    private func withOutbox(
+        shards: Int, _ body: (_ topic: String, _ postgres: ShardedPostgres, _ map: ShardMap, _ producer: KafkaProducer) async throws -> Void
+    ) async throws {
         let topic = TestEnvironment.unique("outbox")
         try await environment.createTopic(topic, partitions: 3)
-        let databases = try await TestDatabases.create(shards: 2, in: environment)
+        let databases = try await TestDatabases.create(shards: shards, in: environment)
         let producer = try KafkaProducer(configuration: environment.kafka(), logger: TestEnvironment.logger)
         try await withShardedPostgres(databases, partitionCount: 3) { postgres in
             let logger = TestEnvironment.logger
             try await postgres.migrate([PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations], logger: logger)
-            let map = try await postgres.loadShardMap(logger: logger)
+            try await body(topic, postgres, try await postgres.loadShardMap(logger: logger), producer)
+        }
+        await producer.shutdown()
+    }
+
+    @Test func committedRecordsArePublishedInOrderAndRolledBackOnesNever() async throws {
+        try await withOutbox(shards: 2) { topic, postgres, map, producer in
+            let logger = TestEnvironment.logger
             func record(_ device: String, _ value: String) -> (partition: Int32, record: OutgoingRecord) {
                 (map.partition(forDevice: device), OutgoingRecord(
                     topic: topic, key: device, value: Array(value.utf8),
@@ -78,20 +88,13 @@ import TestSupport
                 #expect(drained)
             }
         }
-        await producer.shutdown()
     }
 
     /// The relay sleeps on the shard's notification, not a poll: a commit that appends rows wakes
     /// it at once (here its fallback delay is two minutes), a rolled-back append does not.
     @Test func aCommitWakesTheIdleRelay() async throws {
-        let topic = TestEnvironment.unique("outbox-wake")
-        try await environment.createTopic(topic, partitions: 3)
-        let databases = try await TestDatabases.create(shards: 1, in: environment)
-        let producer = try KafkaProducer(configuration: environment.kafka(), logger: TestEnvironment.logger)
-        try await withShardedPostgres(databases, partitionCount: 3) { postgres in
+        try await withOutbox(shards: 1) { topic, postgres, map, producer in
             let logger = TestEnvironment.logger
-            try await postgres.migrate([PlatformMigrations.control, PlatformMigrations.shard, Outbox.migrations], logger: logger)
-            let map = try await postgres.loadShardMap(logger: logger)
             let relay = OutboxRelay(postgres: postgres, producer: producer, idleDelay: .seconds(120), logger: logger)
             let relayTask = Task { try await relay.run() }
             let consumer = try KafkaConsumer(
@@ -127,6 +130,5 @@ import TestSupport
             reading.cancel()
             relayTask.cancel()
         }
-        await producer.shutdown()
     }
 }
