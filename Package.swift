@@ -86,7 +86,7 @@ let package = Package(
         shared("APIAccess", deps: [crypto]),
         shared("USPCodec", deps: ["BusContracts", "TwinfleetModel", protobuf]),
         shared("USPSession", deps: ["USPCodec", "BusContracts", "TwinfleetModel", protobuf]),
-        shared("FleetQuery", deps: [], exclude: ["LANGUAGE.md"]),
+        shared("FleetQuery", deps: ["TwinfleetModel"], exclude: ["LANGUAGE.md"]),
         shared("DeviceSim", deps: ["CWMPCodec", "HTTPAuth", "USPCodec", "MQTT", "DataModel", "TwinfleetModel", asyncHTTPClient, hummingbird, crypto, protobuf,
             .product(name: "WSClient", package: "swift-websocket"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "HTTPTypes", package: "swift-http-types"),
             nio, nioPosix, nioLocks, logging, metrics]),

@@ -1,4 +1,5 @@
 import Foundation
+import TwinfleetModel
 
 /// Reading and writing the ISO 8601 instants of the filter language, without locale or calendar
 /// objects, to microsecond precision (PostgreSQL's).
@@ -43,8 +44,8 @@ enum InstantText {
             secondOfDay += 86_400
             days -= 1
         }
-        let (year, month, day) = civil(fromDays: days)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let (year, month, day) = ProlepticGregorian.date(fromDays: days)
+        func two<N: BinaryInteger>(_ n: N) -> String { n < 10 ? "0\(n)" : "\(n)" }
         var yearText = String(abs(year))
         while yearText.count < 4 { yearText = "0" + yearText }
         var text = (year < 0 ? "-" : "") + yearText + "-" + two(month) + "-" + two(day)
@@ -77,8 +78,8 @@ enum InstantText {
             return true
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else { return nil }
-        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
-        var seconds = days(fromYear: year, month: month, day: day) * 86_400
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= ProlepticGregorian.daysIn(month: Int(month), year: Int(year)) else { return nil }
+        var seconds = ProlepticGregorian.days(fromYear: Int(year), month: Int(month), day: Int(day)) * 86_400
         var fraction: Int64 = 0
         if i < b.count {
             guard expect("Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"), let second = number(2) else { return nil }
@@ -109,36 +110,5 @@ enum InstantText {
         guard i == b.count else { return nil }
         let micros = seconds * 1_000_000 + fraction
         return validMicroseconds.contains(micros) ? micros : nil
-    }
-
-    private static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date.
-    private static func days(fromYear year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The proleptic Gregorian date of a count of days since 1970-01-01.
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

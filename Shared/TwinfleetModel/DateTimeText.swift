@@ -33,13 +33,13 @@ enum DateTimeText {
             throw reader.error("unexpected \(ModelError.quote(String(decoding: [extra], as: UTF8.self))) at byte \(reader.index)")
         }
         guard (1...12).contains(month) else { throw reader.error("month \(month) is not 01-12") }
-        guard (1...daysIn(month: month, year: year)).contains(day) else {
+        guard (1...ProlepticGregorian.daysIn(month: month, year: year)).contains(day) else {
             throw reader.error("day \(day) does not exist in \(year)-\(month < 10 ? "0" : "")\(month)")
         }
         guard hour <= 23 else { throw reader.error("hour \(hour) is not 00-23") }
         guard minute <= 59 else { throw reader.error("minute \(minute) is not 00-59") }
         guard second <= 60 else { throw reader.error("second \(second) is not 00-60") }
-        let seconds = daysFromCivil(year: year, month: month, day: day) * 86_400
+        let seconds = ProlepticGregorian.days(fromYear: year, month: month, day: day) * 86_400
             + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
         return Date(timeIntervalSince1970: Double(seconds * 1_000_000 + microseconds) / 1_000_000)
     }
@@ -69,24 +69,6 @@ enum DateTimeText {
         let digits = String(value.magnitude)
         let padded = String(repeating: "0", count: max(0, width - digits.count)) + digits
         return value < 0 ? "-" + padded : padded
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// A cursor over the text's bytes that turns every failure into a precise `ModelError`.
@@ -168,9 +150,29 @@ extension Int64 {
     }
 }
 
-/// Calendar arithmetic for the formats that write dates without Foundation's formatters.
+/// Calendar arithmetic for the formats that read and write dates without Foundation's formatters
+/// (Howard Hinnant's algorithms).
 public enum ProlepticGregorian {
-    /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+    /// The number of days in a month (1–12) of a year.
+    public static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    public static func days(fromYear year: Int, month: Int, day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The proleptic Gregorian date of a day count since 1970-01-01.
     public static func date(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
