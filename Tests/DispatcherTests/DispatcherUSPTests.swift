@@ -18,80 +18,72 @@ import TestSupport
     }
 
     @Test func queueFollowsTheAgentAcrossReconnectsAndInstances() async throws {
-        let harness = try await PlatformHarness.start()
-        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
-        do {
+        try await PlatformHarness.run { harness, producer, postgres in
             let a = try await harness.startUSPIngress()
             let b = try await harness.startUSPIngress()
-            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
-                let device = "os::test-e2e-" + UUID().uuidString.prefix(8)
-                let agent = TestUSPAgent(endpointID: device, controllerID: PlatformHarness.uspController, parameters: TestUSPAgent.gateway(serial: "U1"))
+            let device = "os::test-e2e-" + UUID().uuidString.prefix(8)
+            let agent = TestUSPAgent(endpointID: device, controllerID: PlatformHarness.uspController, parameters: TestUSPAgent.gateway(serial: "U1"))
 
-                // First contact on A: the dispatcher's Refresh synchronises the twin.
-                try await agent.connect(port: a.wsPort)
-                let synced = await eventually(timeout: .seconds(30)) {
-                    await Self.value(harness, postgres, device, "Device.WiFi.SSID.2.SSID") == "guest"
-                }
-                #expect(synced, "the synchronisation did not reach the twin\n\(harness.logs)")
-                await agent.disconnect()
-                let offline = await eventually(timeout: .seconds(30)) {
-                    (try? await harness.text(postgres, "SELECT connected::text FROM dispatcher_devices WHERE device_id = \(device)")) == "false"
-                }
-                #expect(offline, "\(harness.logs)")
-
-                // Offline: the Set waits; the twin shows it desired.
-                try await harness.queue(DispatcherEndToEndTests.set("uset-\(device)", device: device, path: "Device.WiFi.SSID.1.SSID", value: "queued-offline"), producer: producer)
-                let desired = await eventually(timeout: .seconds(30)) {
-                    (try? await harness.text(postgres, "SELECT desired_value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.1.SSID'")) == "queued-offline"
-                }
-                #expect(desired, "\(harness.logs)")
-                let waiting = await eventually(timeout: .seconds(30)) {
-                    (try? await DispatcherEndToEndTests.state(harness, postgres, "uset-\(device)")) == "queued"
-                }
-                #expect(waiting, "\(harness.logs)")
-
-                // Reconnect, on B this time: the Set is delivered there and lands in the twin.
-                try await agent.connect(port: b.wsPort)
-                let landed = await eventually(timeout: .seconds(30)) {
-                    let state = try? await DispatcherEndToEndTests.state(harness, postgres, "uset-\(device)")
-                    let value = await Self.value(harness, postgres, device, "Device.WiFi.SSID.1.SSID", pendingCleared: true)
-                    return state == "succeeded" && value == "queued-offline"
-                }
-                #expect(landed, "\(harness.logs)")
-                #expect(await agent.parameters["Device.WiFi.SSID.1.SSID"] == "queued-offline")
-
-                // The device moves to A while its connection to B lingers: the next delivery goes to A.
-                let moved = TestUSPAgent(endpointID: device, controllerID: PlatformHarness.uspController, parameters: await agent.parameters)
-                try await moved.connect(port: a.wsPort)
-                let rerouted = await eventually(timeout: .seconds(30)) {
-                    (try? await harness.text(postgres, "SELECT instance_id FROM dispatcher_devices WHERE device_id = \(device)")) == a.instance
-                }
-                #expect(rerouted, "\(harness.logs)")
-                try await harness.queue(DispatcherEndToEndTests.set("umove-\(device)", device: device, path: "Device.WiFi.SSID.2.SSID", value: "after-move"), producer: producer)
-                let movedSet = await eventually(timeout: .seconds(30)) {
-                    (try? await DispatcherEndToEndTests.state(harness, postgres, "umove-\(device)")) == "succeeded"
-                }
-                #expect(movedSet, "\(harness.logs)")
-                #expect(await moved.parameters["Device.WiFi.SSID.2.SSID"] == "after-move")
-                #expect(await agent.parameters["Device.WiFi.SSID.2.SSID"] == "guest")
-
-                // The stale connection to B ends: it does not take the device back from A.
-                await agent.disconnect()
-                try await Task.sleep(for: .seconds(1))
-                try await harness.queue(DispatcherEndToEndTests.set("uafter-\(device)", device: device, path: "Device.WiFi.SSID.2.Enable", value: "true"), producer: producer)
-                let after = await eventually(timeout: .seconds(30)) {
-                    (try? await DispatcherEndToEndTests.state(harness, postgres, "uafter-\(device)")) == "succeeded"
-                }
-                #expect(after, "\(harness.logs)")
-                #expect(await moved.parameters["Device.WiFi.SSID.2.Enable"] == "true")
-                let transitions = try await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_transitions WHERE command_id = \("uset-\(device)")")
-                #expect(transitions == 4, "queued, dispatched, delivered, succeeded")
-                await moved.disconnect()
+            // First contact on A: the dispatcher's Refresh synchronises the twin.
+            try await agent.connect(port: a.wsPort)
+            let synced = await eventually(timeout: .seconds(30)) {
+                await Self.value(harness, postgres, device, "Device.WiFi.SSID.2.SSID") == "guest"
             }
-        } catch {
-            Issue.record("\(error)\n\(harness.logs)")
+            #expect(synced, "the synchronisation did not reach the twin\n\(harness.logs)")
+            await agent.disconnect()
+            let offline = await eventually(timeout: .seconds(30)) {
+                (try? await harness.text(postgres, "SELECT connected::text FROM dispatcher_devices WHERE device_id = \(device)")) == "false"
+            }
+            #expect(offline, "\(harness.logs)")
+
+            // Offline: the Set waits; the twin shows it desired.
+            try await harness.queue(DispatcherEndToEndTests.set("uset-\(device)", device: device, path: "Device.WiFi.SSID.1.SSID", value: "queued-offline"), producer: producer)
+            let desired = await eventually(timeout: .seconds(30)) {
+                (try? await harness.text(postgres, "SELECT desired_value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.1.SSID'")) == "queued-offline"
+            }
+            #expect(desired, "\(harness.logs)")
+            let waiting = await eventually(timeout: .seconds(30)) {
+                (try? await DispatcherEndToEndTests.state(harness, postgres, "uset-\(device)")) == "queued"
+            }
+            #expect(waiting, "\(harness.logs)")
+
+            // Reconnect, on B this time: the Set is delivered there and lands in the twin.
+            try await agent.connect(port: b.wsPort)
+            let landed = await eventually(timeout: .seconds(30)) {
+                let state = try? await DispatcherEndToEndTests.state(harness, postgres, "uset-\(device)")
+                let value = await Self.value(harness, postgres, device, "Device.WiFi.SSID.1.SSID", pendingCleared: true)
+                return state == "succeeded" && value == "queued-offline"
+            }
+            #expect(landed, "\(harness.logs)")
+            #expect(await agent.parameters["Device.WiFi.SSID.1.SSID"] == "queued-offline")
+
+            // The device moves to A while its connection to B lingers: the next delivery goes to A.
+            let moved = TestUSPAgent(endpointID: device, controllerID: PlatformHarness.uspController, parameters: await agent.parameters)
+            try await moved.connect(port: a.wsPort)
+            let rerouted = await eventually(timeout: .seconds(30)) {
+                (try? await harness.text(postgres, "SELECT instance_id FROM dispatcher_devices WHERE device_id = \(device)")) == a.instance
+            }
+            #expect(rerouted, "\(harness.logs)")
+            try await harness.queue(DispatcherEndToEndTests.set("umove-\(device)", device: device, path: "Device.WiFi.SSID.2.SSID", value: "after-move"), producer: producer)
+            let movedSet = await eventually(timeout: .seconds(30)) {
+                (try? await DispatcherEndToEndTests.state(harness, postgres, "umove-\(device)")) == "succeeded"
+            }
+            #expect(movedSet, "\(harness.logs)")
+            #expect(await moved.parameters["Device.WiFi.SSID.2.SSID"] == "after-move")
+            #expect(await agent.parameters["Device.WiFi.SSID.2.SSID"] == "guest")
+
+            // The stale connection to B ends: it does not take the device back from A.
+            await agent.disconnect()
+            try await Task.sleep(for: .seconds(1))
+            try await harness.queue(DispatcherEndToEndTests.set("uafter-\(device)", device: device, path: "Device.WiFi.SSID.2.Enable", value: "true"), producer: producer)
+            let after = await eventually(timeout: .seconds(30)) {
+                (try? await DispatcherEndToEndTests.state(harness, postgres, "uafter-\(device)")) == "succeeded"
+            }
+            #expect(after, "\(harness.logs)")
+            #expect(await moved.parameters["Device.WiFi.SSID.2.Enable"] == "true")
+            let transitions = try await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_transitions WHERE command_id = \("uset-\(device)")")
+            #expect(transitions == 4, "queued, dispatched, delivered, succeeded")
+            await moved.disconnect()
         }
-        await producer.shutdown()
-        await harness.stop()
     }
 }

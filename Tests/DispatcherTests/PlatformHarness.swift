@@ -161,6 +161,25 @@ final class PlatformHarness: @unchecked Sendable {
         return process
     }
 
+    /// Starts the platform, runs `body` with a producer and the shards, records a failure with the
+    /// services' logs, and stops everything.
+    static func run(
+        dispatcherBatchSize: Int = 50, cwmpVariables: [String: String] = [:],
+        _ body: (PlatformHarness, KafkaProducer, ShardedPostgres) async throws -> Void
+    ) async throws {
+        let harness = try await start(dispatcherBatchSize: dispatcherBatchSize, cwmpVariables: cwmpVariables)
+        let producer = try KafkaProducer(configuration: harness.environment.kafka(), logger: TestEnvironment.logger)
+        do {
+            try await withShardedPostgres(harness.databases, partitionCount: harness.environment.partitionCount) { postgres in
+                try await body(harness, producer, postgres)
+            }
+        } catch {
+            Issue.record("\(error)\n\(harness.logs)")
+        }
+        await producer.shutdown()
+        await harness.stop()
+    }
+
     func stop() async {
         for process in Array(extraIngresses.values) + [ingress, dispatcher, twinStore].compactMap({ $0 }) {
             process.signal(SIGTERM)
