@@ -62,12 +62,11 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
     private let logger: Logger
     private let context: RebalanceContext
     private let stopRequested = NIOLockedValueBox(false)
-    private let delivered = NIOLockedValueBox(0)
 
     /// How many chunks the poll thread has fetched so far. A reader that needs everything
     /// fetched before some moment (e.g. a seek) to have passed waits until `takenChunks` (after
     /// it handled what it took) reaches this.
-    public var deliveredBatches: Int { delivered.withLockedValue { $0 } }
+    public var fetchedChunks: Int { buffer.appended }
     /// How many fetched chunks the reader has taken so far (in the batches it was handed).
     public var takenChunks: Int { buffer.taken }
     private let closed = DispatchSemaphore(value: 0)
@@ -144,7 +143,6 @@ public final class KafkaConsumer: Service, @unchecked Sendable {
                 slots.signal()
             } else {
                 for record in batch { KafkaMetrics.consumed(record.topic).increment() }
-                delivered.withLockedValue { $0 += 1 }
                 buffer.append(batch)
             }
             if ContinuousClock.now - lastLagUpdate > .seconds(2) {
@@ -322,6 +320,7 @@ final class ChunkBuffer: Sendable {
         var chunks: [[ConsumedRecord]] = []
         var waiter: CheckedContinuation<[ConsumedRecord]?, Never>?
         var finished = false
+        var appended = 0
         var taken = 0
     }
 
@@ -334,11 +333,13 @@ final class ChunkBuffer: Sendable {
         self.maxBatchSize = maxBatchSize
     }
 
+    var appended: Int { state.withLockedValue { $0.appended } }
     var taken: Int { state.withLockedValue { $0.taken } }
 
     /// Called by the poll thread after taking a slot.
     func append(_ chunk: [ConsumedRecord]) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<[ConsumedRecord]?, Never>? in
+            state.appended += 1
             guard let waiter = state.waiter else {
                 state.chunks.append(chunk)
                 return nil

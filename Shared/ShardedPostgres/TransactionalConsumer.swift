@@ -364,8 +364,8 @@ public final class TransactionalConsumer<Handler: TransactionalHandler>: Service
         }
         // Batches fetched before the seek may still be buffered: let the loop skip them first.
         try? await Task.sleep(for: .milliseconds(300))
-        let delivered = consumer.deliveredBatches
-        while processedChunks.withLockedValue({ $0 }) < delivered && !Task.isCancelled {
+        let fetched = consumer.fetchedChunks
+        while processedChunks.withLockedValue({ $0 }) < fetched && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
         fenced.withLockedValue { $0[partition] = nil }

@@ -143,11 +143,6 @@ struct BenchDispatch: AsyncParsableCommand {
             // New devices get a Refresh first: wait until every one was delivered, then measure.
             while arrivals.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(50)) }
         }
-        // The producer's first record to a topic waits for its metadata (up to a second in
-        // librdkafka 2.0): warm the commands topic with a record the dispatcher ignores.
-        var warm = Twinfleet_Bus_V1_CommandEnvelope()
-        warm.tagsChanged.deviceID = deviceIDs[0]
-        _ = try await producer.sendAll([OutgoingRecord(topic: topics.commands, key: deviceIDs[0], value: try warm.serializedBytes())])
         try await Task.sleep(for: .seconds(1))
         arrivals.withLockedValue { $0.removeAll() }
         stages.withLockedValue { $0.removeAll() }
@@ -167,7 +162,8 @@ struct BenchDispatch: AsyncParsableCommand {
             return OutgoingRecord(topic: topics.commands, key: command.deviceID, value: try! envelope.serializedBytes())
         }
         // Warm-up at the same rate, not measured: the first seconds after start carry one-off
-        // costs (through the ingress, a stall of about a second for the first few hundred).
+        // costs (the producer's first record to the commands topic waits up to a second for its
+        // metadata in librdkafka 2.0; through the ingress, a stall of about a second).
         if warmup > 0 {
             _ = try await offer(total: rate * warmup) { command("warm", $0) } send: { _ = try await producer.sendAll($0) } delivered: {
                 arrivals.withLockedValue { $0.count }
