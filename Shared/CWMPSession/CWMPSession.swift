@@ -90,8 +90,9 @@ import TwinfleetModel
 ///   final chunk). A Refresh with an empty path reads the device's root (`Device.` or
 ///   `InternetGatewayDevice.`, from the Inform's parameter names): what the dispatcher should
 ///   plan for a new device's first session, so the whole data model reaches the twin. Download's `sha256` has no CWMP field and is not sent;
-///   a `file_size` beyond 32 bits is sent as 0 (unknown). commands.proto has no command for
-///   Get/SetParameterAttributes, so neither is ever sent.
+///   a `file_size` beyond 32 bits is sent as 0 (unknown). SetParameterAttributes →
+///   SetParameterAttributes (notification and access list per entry). commands.proto has no
+///   command for GetParameterAttributes, so it is never sent.
 /// - **Limits**: at most ``CWMPSessionConfiguration/maxRPCs`` RPCs per session, then the
 ///   remaining commands are NOT_DELIVERED and the session ends with 204; body size and XML
 ///   limits are the codec's (``CWMPSessionConfiguration/decodingLimits``).

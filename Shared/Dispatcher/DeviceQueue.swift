@@ -405,6 +405,20 @@ public struct DeviceQueue: Sendable {
         }
     }
 
+    /// A USP agent's ObjectCreation: the notification carries only the new instance's unique
+    /// keys, so the instance is read whole (a Refresh of its path) and its twin is complete.
+    /// Nothing is queued when a Refresh that will read the instance is still waiting to be sent;
+    /// one already sent may have read the table before the instance existed.
+    public mutating func objectCreated(path: String, now: Date) -> [DispatchEffect] {
+        guard device.deviceProtocol == .usp, path.hasPrefix("Device."), path.hasSuffix(".") else { return [] }
+        let covered = commands.contains { queued in
+            guard queued.state == .queued, case .refresh(let refresh)? = queued.command.kind else { return false }
+            return refresh.path.isEmpty || path.hasPrefix(refresh.path)
+        }
+        guard !covered else { return [] }
+        return queueRefresh(path: path, now: now) + pump(now: now)
+    }
+
     /// A USP Boot! after a factory reset, on a live connection: the Refresh goes at once.
     public mutating func booted(factoryReset: Bool, now: Date) -> [DispatchEffect] {
         informed(bootstrap: factoryReset, deviceProtocol: .usp, tenantID: "")
@@ -550,8 +564,14 @@ public struct DeviceQueue: Sendable {
     /// A Refresh of the whole data model, first in line, unless one is already open.
     private mutating func planRefresh(now: Date) -> [DispatchEffect] {
         if commands.contains(where: { !$0.state.isFinal && $0.kind == "refresh" && $0.command.refresh.path.isEmpty }) { return [] }
+        return queueRefresh(path: "", now: now)
+    }
+
+    /// Queues a Refresh of `path` (empty: the whole data model) first in line, and announces it
+    /// on the commands topic so the twin shows it pending.
+    private mutating func queueRefresh(path: String, now: Date) -> [DispatchEffect] {
         var command = Twinfleet_Bus_V1_Command()
-        command.commandID = Self.refreshID(device: device.deviceID, session: device.sessionID ?? "", sequence: device.nextSequence)
+        command.commandID = Self.refreshID(device: device.deviceID, session: (device.sessionID ?? "") + path, sequence: device.nextSequence)
         command.deviceID = device.deviceID
         command.tenantID = device.tenantID
         command.priority = Int32.max
@@ -559,6 +579,7 @@ public struct DeviceQueue: Sendable {
         command.createdAtUs = now.unixMicroseconds
         command.correlation.userID = "command-dispatcher"
         command.refresh = Twinfleet_Bus_V1_Refresh()
+        command.refresh.path = path
         var envelope = Twinfleet_Bus_V1_CommandEnvelope()
         envelope.requested.command = command
         return [.command(envelope)] + enqueue(command, now: now)

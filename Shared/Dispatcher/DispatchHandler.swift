@@ -21,6 +21,8 @@ enum DispatchInput: Sendable {
     case informed(bootstrap: Bool, deviceProtocol: Twinfleet_Bus_V1_DeviceProtocol, tenantID: String)
     case booted(factoryReset: Bool, tenantID: String)
     case operationCompleted(Twinfleet_Bus_V1_OperationComplete)
+    /// A USP agent created an object instance (an ObjectCreation notification).
+    case objectCreated(path: String)
 
     /// Decodes a record; nil for device events the dispatcher has no use for. Throws a poison
     /// error for records that cannot be read or whose key is not their device.
@@ -78,6 +80,8 @@ enum DispatchInput: Sendable {
                 input = .booted(factoryReset: boot.cause.hasSuffix("FactoryReset"), tenantID: event.tenantID)
             case .operationComplete(let completion)?:
                 input = .operationCompleted(completion)
+            case .objectCreated(let created)? where event.protocol == .usp:
+                input = .objectCreated(path: created.path)
             default:
                 return nil
             }
@@ -141,6 +145,8 @@ public struct DispatchHandler: TransactionalHandler {
                 produced = queue.booted(factoryReset: factoryReset, now: now)
             case .operationCompleted(let completion):
                 produced = queue.operationCompleted(completion, now: now)
+            case .objectCreated(let path):
+                produced = queue.objectCreated(path: path, now: now)
             case .forgotten:
                 produced = queue.forget(now: now)
             }

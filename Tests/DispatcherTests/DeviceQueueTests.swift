@@ -361,6 +361,43 @@ import Testing
         #expect(queue.command("ping")?.lastError?.code == 7022)
     }
 
+    @Test func uspObjectCreationQueuesARefreshOfTheInstanceUnlessAQueuedOneCoversIt() {
+        func refreshes(_ effects: [DispatchEffect]) -> [Twinfleet_Bus_V1_Command] {
+            effects.compactMap { if case .command(let envelope) = $0 { envelope.requested.command } else { nil } }
+        }
+        var queue = Self.uspQueue()
+        _ = queue.presence(Self.presence(.connected, instance: "usp-0"), sessionID: "c1", deviceProtocol: .usp, tenantID: "t1", now: Self.t0)
+        // On a live connection the Refresh of the new instance is announced and sent at once.
+        let first = queue.objectCreated(path: "Device.Hosts.Host.5.", now: Self.t0)
+        #expect(refreshes(first).map(\.refresh.path) == ["Device.Hosts.Host.5."])
+        #expect(Self.deliveries(first) == refreshes(first).map(\.commandID))
+        // One already sent may have read the table before the instance existed: another is queued.
+        let again = queue.objectCreated(path: "Device.Hosts.Host.5.", now: Self.t0)
+        #expect(refreshes(again).map(\.refresh.path) == ["Device.Hosts.Host.5."])
+        #expect(refreshes(again).map(\.commandID) != refreshes(first).map(\.commandID))
+        // Its success is not a full synchronisation.
+        _ = queue.result(Self.result(refreshes(first)[0].commandID, .succeeded), now: Self.t0)
+        #expect(queue.command(refreshes(first)[0].commandID)?.state == .succeeded)
+        #expect(queue.device.lastFullSyncAt == nil)
+
+        // Offline, a queued Refresh of the instance (or of its table, or of everything) covers
+        // later creations under it.
+        var offline = Self.uspQueue()
+        let queued = refreshes(offline.objectCreated(path: "Device.Hosts.Host.7.", now: Self.t0))
+        #expect(queued.count == 1)
+        #expect(offline.command(queued[0].commandID)?.state == .queued)
+        #expect(offline.objectCreated(path: "Device.Hosts.Host.7.", now: Self.t0).isEmpty)
+        #expect(offline.objectCreated(path: "Device.Hosts.Host.7.IPv4Address.1.", now: Self.t0).isEmpty)
+        #expect(refreshes(offline.objectCreated(path: "Device.Hosts.Host.8.", now: Self.t0)).count == 1)
+
+        // A CWMP device's creations come from its own AddObject or a sync: nothing more is read.
+        var cwmp = Self.cwmpQueue()
+        #expect(cwmp.objectCreated(path: "Device.Hosts.Host.5.", now: Self.t0).isEmpty)
+        // Not an instance path: nothing.
+        var other = Self.uspQueue()
+        #expect(other.objectCreated(path: "Device.Hosts.Host.5", now: Self.t0).isEmpty)
+    }
+
     @Test func ownResultsAreIgnored() {
         var queue = Self.cwmpQueue()
         _ = queue.request(Self.command("a"), now: Self.t0)

@@ -86,4 +86,44 @@ import TestSupport
             await moved.disconnect()
         }
     }
+
+    @Test func anInstanceTheAgentCreatesIsReadWholeIntoTheTwin() async throws {
+        try await PlatformHarness.run { harness, _, postgres in
+            let ingress = try await harness.startUSPIngress()
+            let device = "os::test-obj-" + UUID().uuidString.prefix(8)
+            var model = TestUSPAgent.gateway(serial: "U2")
+            model["Device.Hosts.HostNumberOfEntries"] = "1"
+            model["Device.Hosts.Host.1.PhysAddress"] = "00:11:22:33:44:55"
+            model["Device.Hosts.Host.1.IPAddress"] = "192.168.1.10"
+            model["Device.Hosts.Host.1.HostName"] = "laptop"
+            let agent = TestUSPAgent(endpointID: device, controllerID: PlatformHarness.uspController, parameters: model)
+            try await agent.connect(port: ingress.wsPort)
+            let synced = await eventually(timeout: .seconds(30)) {
+                await Self.value(harness, postgres, device, "Device.Hosts.Host.1.HostName") == "laptop"
+            }
+            #expect(synced, "the synchronisation did not reach the twin\n\(harness.logs)")
+            let subscribed = await eventually(timeout: .seconds(30)) {
+                await agent.subscriptionID(notifType: "ObjectCreation", containing: "Device.Hosts.Host.2.") != nil
+            }
+            #expect(subscribed, "the ingress did not subscribe to Device.Hosts.Host. creations\n\(harness.logs)")
+
+            // A guest joins: the ObjectCreation names only its PhysAddress; the dispatcher reads
+            // the instance, so its HostName and IPAddress reach the twin too.
+            try await agent.churnHosts()
+            let hostName = await agent.parameters["Device.Hosts.Host.2.HostName"]
+            #expect(hostName?.hasPrefix("guest-") == true)
+            let complete = await eventually(timeout: .seconds(30)) {
+                let name = await Self.value(harness, postgres, device, "Device.Hosts.Host.2.HostName")
+                let address = await Self.value(harness, postgres, device, "Device.Hosts.Host.2.IPAddress")
+                return name == hostName && address?.hasPrefix("192.168.1.") == true
+            }
+            #expect(complete, "the new instance's values did not reach the twin\n\(harness.logs)")
+            let refreshes = try await sumOverShards(postgres, """
+                SELECT count(*)::int FROM dispatcher_commands
+                WHERE device_id = \(device) AND kind = 'refresh' AND state = 'succeeded'
+                """)
+            #expect(refreshes == 2, "the first synchronisation and the new instance's")
+            await agent.disconnect()
+        }
+    }
 }
