@@ -28,6 +28,7 @@ extension ConfigKey {
     static let cwmpCRUsername = ConfigKey("cwmp.cr-username", default: "", "cwmp-ingress: username of the connection requests sent to CPEs (their ManagementServer.ConnectionRequestUsername)")
     static let cwmpCRPassword = ConfigKey("cwmp.cr-password", default: "", "cwmp-ingress: password of the connection requests sent to CPEs; never logged")
     static let cwmpCRCredentialSecret = ConfigKey("cwmp.cr-credential-secret", default: "", "cwmp-ingress: when set, each CPE has its own connection-request credentials: the username is its device ID (OUI-ProductClass-Serial) and the password is derived from it under this secret (16+ bytes; never logged), as the CPEs were provisioned")
+    static let cwmpCRProvision = ConfigKey("cwmp.cr-provision", default: "bootstrap", "cwmp-ingress: `bootstrap` sets each CPE's ManagementServer.ConnectionRequestUsername/Password to the credentials above in its 0 BOOTSTRAP session (before the dispatcher's commands; the password is never published), `off` leaves them to the CPE's own provisioning")
     static let cwmpCRTimeoutMs = ConfigKey("cwmp.cr-timeout-ms", default: "5000", "cwmp-ingress: how long a connection request to a CPE may take")
     static let cwmpCRMaxInFlight = ConfigKey("cwmp.cr-max-in-flight", default: "256", "cwmp-ingress: most connection requests in flight; further ones are dropped (the dispatcher asks again)")
     static let cwmpEventsTopic = ConfigKey("cwmp.events-topic", default: Topic.deviceEvents, "cwmp-ingress: topic device events are published to (changed only by tests)")
@@ -40,7 +41,7 @@ extension ConfigKey {
     static let cwmpTLSKeyFile = ConfigKey("cwmp.tls-key-file", default: "", "cwmp-ingress: PEM private key of the ACS endpoint")
     static let cwmpKeys: [ConfigKey] = [
         .cwmpHost, .cwmpPort, .cwmpAuth, .cwmpUsername, .cwmpPassword, .cwmpRealm, .cwmpNonceSecret, .cwmpTenant,
-        .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRCredentialSecret, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
+        .cwmpMaxSessions, .cwmpPlanWaitMs, .cwmpIdleTimeoutMs, .cwmpCRUsername, .cwmpCRPassword, .cwmpCRCredentialSecret, .cwmpCRProvision, .cwmpCRTimeoutMs, .cwmpCRMaxInFlight,
         .cwmpEventsTopic, .cwmpResultsTopic, .cwmpTLSCertFile, .cwmpTLSKeyFile,
         .cwmpCredentials, .cwmpCredentialSecret, .cwmpCredentialPreviousSecrets, .cwmpBindUsername,
     ]
@@ -84,10 +85,26 @@ struct CWMPIngress {
             return .shared(authenticator: authenticator, username: username, password: try config.string(.cwmpPassword), basicAllowed: mode == "digest+basic")
         }
 
+        let crSecret = boot.require { try $0.string(.cwmpCRCredentialSecret) }
+        let crCredentials: ConnectionRequester.Credentials = crSecret.isEmpty
+            ? .shared(username: boot.require { try $0.string(.cwmpCRUsername) }, password: boot.require { try $0.string(.cwmpCRPassword) })
+            : .derived(boot.require { _ in try DerivedCredentials(secret: Array(crSecret.utf8)) })
+        let provisioned: (@Sendable (String) -> (username: String, password: String)?)? = boot.require { config in
+            switch try config.string(.cwmpCRProvision) {
+            case "off": return nil
+            case "bootstrap":
+                return { deviceID in
+                    let pair = crCredentials.pair(deviceID: deviceID, username: "")
+                    return pair.username.isEmpty ? nil : pair
+                }
+            default: throw ConfigError(key: .cwmpCRProvision, reason: "must be bootstrap or off")
+            }
+        }
+
         let producer = try KafkaProducer(configuration: kafka, logger: boot.logger)
         let publisher = RecordPublisher(producer: producer)
         let topics = boot.require { (events: try $0.string(.cwmpEventsTopic), results: try $0.string(.cwmpResultsTopic)) }
-        let hub = SessionHub(capacity: capacity, configuration: sessions, topics: topics, logger: boot.logger)
+        let hub = SessionHub(capacity: capacity, configuration: sessions, topics: topics, connectionRequestCredentials: provisioned, logger: boot.logger)
         let tls = boot.require { config -> TLSConfiguration? in
             let cert = try config.string(.cwmpTLSCertFile), key = try config.string(.cwmpTLSKeyFile)
             if cert.isEmpty && key.isEmpty { return nil }
@@ -115,10 +132,6 @@ struct CWMPIngress {
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.connectionPool.idleTimeout = .seconds(5)
         let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
-        let crSecret = boot.require { try $0.string(.cwmpCRCredentialSecret) }
-        let crCredentials: ConnectionRequester.Credentials = crSecret.isEmpty
-            ? .shared(username: boot.require { try $0.string(.cwmpCRUsername) }, password: boot.require { try $0.string(.cwmpCRPassword) })
-            : .derived(boot.require { _ in try DerivedCredentials(secret: Array(crSecret.utf8)) })
         let requester = ConnectionRequester(
             client: httpClient, credentials: crCredentials,
             timeout: .milliseconds(boot.require { try $0.int(.cwmpCRTimeoutMs, in: 100...60_000) }),

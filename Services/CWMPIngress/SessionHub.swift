@@ -62,8 +62,9 @@ actor SessionHub {
     private let logger: Logger
     private let topics: (events: String, results: String)
 
-    init(capacity: Int, configuration: CWMPSessionConfiguration, topics: (events: String, results: String), logger: Logger) {
-        table = CWMPSessionTable(capacity: capacity, configuration: configuration)
+    init(capacity: Int, configuration: CWMPSessionConfiguration, topics: (events: String, results: String),
+         connectionRequestCredentials: (@Sendable (String) -> (username: String, password: String)?)? = nil, logger: Logger) {
+        table = CWMPSessionTable(capacity: capacity, configuration: configuration, connectionRequestCredentials: connectionRequestCredentials)
         self.topics = topics
         self.logger = logger
     }
@@ -155,6 +156,9 @@ actor SessionHub {
         }
         for result in step.results {
             Counter(label: "twinfleet_cwmp_command_results_total", dimensions: [("status", "\(result.status)")]).increment()
+        }
+        if let taken = step.credentialsProvisioned {
+            Counter(label: "twinfleet_cwmp_cr_credentials_set_total", dimensions: [("outcome", taken ? "taken" : "refused")]).increment()
         }
         Gauge(label: "twinfleet_cwmp_sessions_open").record(table.count)
     }

@@ -75,7 +75,7 @@ extension CWMPSession {
             }
             let advance = CommandProgram.start(command, environment: environment)
             step.notes += advance.notes
-            step.events += advance.events.map { event($0, now: now) }
+            if !planned.isInternal { step.events += advance.events.map { event($0, now: now) } }
             switch advance.move {
             case .finish(let outcome):
                 finish(planned, outcome, now: now, step: &step)
@@ -85,7 +85,7 @@ extension CWMPSession {
                     endAtRPCLimit(now: now, step: &step)
                     return
                 }
-                step.results.append(result(planned, .delivered, now: now))
+                if !planned.isInternal { step.results.append(result(planned, .delivered, now: now)) }
                 send(message, stage: stage, for: planned, now: now, step: &step)
                 return
             }
@@ -123,7 +123,7 @@ extension CWMPSession {
         let advance = CommandProgram.advance(inFlight.stage, command: planned.command, response: envelope.message,
                                              environment: environment, ids: &ids)
         step.notes += advance.notes
-        step.events += advance.events.map { event($0, now: now) }
+        if !planned.isInternal { step.events += advance.events.map { event($0, now: now) } }
         switch advance.move {
         case .finish(let outcome):
             finish(planned, outcome, now: now, step: &step)
@@ -151,8 +151,15 @@ extension CWMPSession {
 
     /// Publishes a command's outcome. A failure (or expiry) holds back later dependent commands.
     mutating func finish(_ planned: PlannedCommand, _ outcome: CommandOutcome, now: Date, step: inout CWMPSessionStep) {
-        if case .failed = outcome, !planned.command.independent { predecessorFailed = true }
-        step.results.append(result(planned, outcome.status, error: outcome.error, outputs: outcome.outputs, now: now))
+        if planned.isInternal {
+            let taken = outcome.status == .succeeded
+            step.credentialsProvisioned = taken
+            step.notes.append(taken ? "the CPE took its connection-request credentials"
+                : "the CPE refused its connection-request credentials: \(outcome.error?.message ?? "no answer")")
+        } else {
+            if case .failed = outcome, !planned.command.independent { predecessorFailed = true }
+            step.results.append(result(planned, outcome.status, error: outcome.error, outputs: outcome.outputs, now: now))
+        }
         if case .awaitingResponse(let inFlight) = state, inFlight.planned.command.commandID == planned.command.commandID {
             // The RPC is answered; the caller's acsTurn decides the next state.
             state = .cpeRequests
@@ -174,12 +181,16 @@ extension CWMPSession {
             // before answering): a retriable failure, which the dispatcher backs off and counts,
             // not "not delivered", which it would send again at once.
             let error = BusConversion.commandError(.sessionEnded, "session ended (\(reason.rawValue)) before the answer to \(inFlight.method)", retriable: true)
-            step.results.append(result(inFlight.planned, .failed, error: error, now: now))
+            if inFlight.planned.isInternal {
+                step.credentialsProvisioned = false
+            } else {
+                step.results.append(result(inFlight.planned, .failed, error: error, now: now))
+            }
         }
         var unfinished: [PlannedCommand] = []
         unfinished += queue
         queue.removeAll()
-        for planned in unfinished {
+        for planned in unfinished where !planned.isInternal {
             let error = BusConversion.commandError(.sessionEnded, "session ended (\(reason.rawValue))", retriable: true)
             step.results.append(result(planned, .notDelivered, error: error, now: now))
         }
@@ -194,5 +205,28 @@ extension CWMPSession {
     var environment: ProgramEnvironment {
         ProgramEnvironment(deviceRoot: device?.root ?? "Device.", refreshChunkSize: configuration.refreshChunkSize,
                            reportChunkSize: configuration.reportChunkSize)
+    }
+}
+
+extension CWMPSession {
+    /// Sets the credentials the ACS's connection requests will carry on the CPE
+    /// (`ManagementServer.ConnectionRequestUsername` and `…Password` under its root), first of
+    /// everything the session runs. Call after the Inform was accepted and before the CPE's empty
+    /// POST; returns false (and does nothing) otherwise. See the decisions in ``CWMPSession``.
+    @discardableResult
+    public mutating func provisionConnectionRequestCredentials(username: String, password: String) -> Bool {
+        guard let device, state == .cpeRequests, rpcCount == 0, !queue.contains(where: \.isInternal) else { return false }
+        var command = Twinfleet_Bus_V1_Command()
+        command.commandID = "\(sessionID)-cr-credentials"
+        command.deviceID = device.deviceID.rawValue
+        command.independent = true
+        for (name, value) in [("ConnectionRequestUsername", username), ("ConnectionRequestPassword", password)] {
+            var parameter = Twinfleet_Bus_V1_Parameter()
+            parameter.path = device.root + "ManagementServer." + name
+            parameter.value.stringValue = value
+            command.setParameters.parameters.append(parameter)
+        }
+        queue.insert(PlannedCommand(command: command, attempt: 0, isInternal: true), at: 0)
+        return true
     }
 }

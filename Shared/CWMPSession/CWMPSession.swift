@@ -104,6 +104,12 @@ import TwinfleetModel
 ///   accepted when its method matches.
 /// - **CWMP versions**: every envelope uses the namespace of the CPE's Inform; CWMP 1.4's
 ///   UseCWMPVersion negotiation and the CPE's SessionTimeout header are not acted on.
+/// - **Connection-request credentials** (``provisionConnectionRequestCredentials(username:password:)``,
+///   which the ingress calls after a `0 BOOTSTRAP` Inform): a SetParameterValues of
+///   `ManagementServer.ConnectionRequestUsername` and `…Password` under the device's root runs
+///   before the dispatcher's commands. It is the ingress's own: no result, no event (the
+///   password is never published); its outcome is a note and
+///   ``CWMPSessionStep/credentialsProvisioned``. A fault does not hold back the commands.
 /// - **RequestDownload** is answered; device_events.proto has no body for it, so it is only
 ///   noted (the Inform's `9 REQUEST DOWNLOAD` event code is published with the Inform).
 public struct CWMPSession: Sendable {
@@ -302,4 +308,8 @@ public struct CWMPInFlightRPC: Sendable, Hashable {
 struct PlannedCommand: Sendable, Hashable {
     var command: Twinfleet_Bus_V1_Command
     var attempt: UInt32
+    /// The ingress's own command (the connection-request credentials): its outcome is a note and
+    /// ``CWMPSessionStep/credentialsProvisioned``, never a result or an event, so what it sets
+    /// (a password) reaches no topic.
+    var isInternal = false
 }

@@ -91,6 +91,9 @@ public struct CWMPSessionStep: Sendable {
     public var deviceID: String?
     /// True when this step ended the session: the ingress drops it (and its cookie).
     public var sessionEnded: Bool = false
+    /// Set when the CPE answered the connection-request credentials the session set: true when
+    /// it took them, false when it refused (a fault) or the session ended first.
+    public var credentialsProvisioned: Bool?
 
     /// Creates an empty step.
     public init(reply: CWMPSessionReply? = nil) {

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import BusContracts
+import CWMPCodec
 
 /// The live sessions of one ingress instance, by session ID (the cookie value): session
 /// continuity by cookie, with a bound on how many sessions are open at once.
@@ -34,9 +35,15 @@ public struct CWMPSessionTable: Sendable {
     private var sessionOfDevice: [String: String] = [:]
 
     /// Creates an empty table.
-    public init(capacity: Int, configuration: CWMPSessionConfiguration = .default) {
+    /// The connection-request credentials each CPE gets at `0 BOOTSTRAP` (by device ID); nil,
+    /// or nil for a device: none are set.
+    public let connectionRequestCredentials: (@Sendable (_ deviceID: String) -> (username: String, password: String)?)?
+
+    public init(capacity: Int, configuration: CWMPSessionConfiguration = .default,
+                connectionRequestCredentials: (@Sendable (_ deviceID: String) -> (username: String, password: String)?)? = nil) {
         self.capacity = max(1, capacity)
         self.configuration = configuration
+        self.connectionRequestCredentials = connectionRequestCredentials
     }
 
     /// Sessions open now.
@@ -76,6 +83,11 @@ public struct CWMPSessionTable: Sendable {
                 store(previous)
             }
             sessionOfDevice[deviceID] = sessionID
+            // A new or factory-reset CPE knows no credentials for our connection requests yet.
+            if session.device?.events.contains(where: { $0.eventCode == .bootstrap }) == true,
+               let credentials = connectionRequestCredentials?(deviceID) {
+                session.provisionConnectionRequestCredentials(username: credentials.username, password: credentials.password)
+            }
         }
         outputs.append(Output(sessionID: sessionID, step: step))
         store(session)

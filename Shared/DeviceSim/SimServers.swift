@@ -7,8 +7,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Serves TR-069 connection requests for many simulated CPEs on one listener:
-/// `GET /cr/<serial>` with Digest authentication against the credentials the CPE was
-/// registered with. An authenticated request makes the CPE open a session with
+/// `GET /cr/<serial>` with Digest authentication against the CPE's credentials: those it was
+/// registered with, which the ACS may change in its data model
+/// (`ManagementServer.ConnectionRequestUsername`/`Password`). An authenticated request makes the CPE open a session with
 /// `6 CONNECTION REQUEST` (TR-069 3.2.2); anything else gets 401 (wrong or no credentials) or
 /// 404 (no such device).
 public final class ConnectionRequestServer: Sendable {
@@ -38,6 +39,7 @@ public final class ConnectionRequestServer: Sendable {
     @discardableResult
     public func register(_ cpe: SimulatedCPE, username: String, password: String, port: Int) async -> String {
         registrations.withLockedValue { $0[cpe.serial] = Registration(cpe: cpe, username: username, password: password) }
+        await cpe.setConnectionRequestCredentials(username: username, password: password)
         let url = "http://\(advertisedHost ?? host):\(port)/cr/\(cpe.serial.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cpe.serial)"
         await cpe.setConnectionRequestURL(url)
         return url
@@ -60,8 +62,10 @@ public final class ConnectionRequestServer: Sendable {
             let now = Date()
             var result = AuthenticationResult.challenge(stale: false)
             if let header = request.headers[.authorization], let parsed = try? AuthorizationHeader(parsing: header) {
+                // A factory reset takes the model back to the credentials it was registered with.
+                let (username, password) = await registration.cpe.connectionRequestCredentials ?? (registration.username, registration.password)
                 result = authenticator.authenticate(
-                    parsed, credential: parsed.username == registration.username ? .password(registration.password) : nil, method: "GET",
+                    parsed, credential: parsed.username == username ? .password(password) : nil, method: "GET",
                     requestURI: request.uri.description, basicAllowed: false, at: now)
             }
             guard case .authenticated = result else {

@@ -150,6 +150,21 @@ public actor SimulatedCPE {
         if parameters[path] == nil { parameters[path] = SimParameter(url) } else { parameters[path]!.value = url }
     }
 
+    /// Sets the credentials the device's connection-request listener accepts, in its data model
+    /// (`ManagementServer.ConnectionRequestUsername` and `…Password`), where the ACS may change
+    /// them with SetParameterValues.
+    public func setConnectionRequestCredentials(username: String, password: String) {
+        parameters[root + "ManagementServer.ConnectionRequestUsername"] = SimParameter(username, writable: true)
+        parameters[root + "ManagementServer.ConnectionRequestPassword"] = SimParameter(password, writable: true)
+    }
+
+    /// The credentials the connection-request listener accepts now; nil when the model has none.
+    public var connectionRequestCredentials: (username: String, password: String)? {
+        guard let username = parameters[root + "ManagementServer.ConnectionRequestUsername"]?.value,
+              let password = parameters[root + "ManagementServer.ConnectionRequestPassword"]?.value else { return nil }
+        return (username, password)
+    }
+
     /// Changes a value on the device (as its user or firmware would); reported with
     /// `4 VALUE CHANGE` in the next session, which starts at once when the ACS set active
     /// notification (2) on the parameter (TR-069 A.3.2.4).
@@ -325,7 +340,8 @@ public actor SimulatedCPE {
             for name in get.parameterNames {
                 let paths = name.hasSuffix(".") || name.isEmpty ? parameters.keys.filter { $0.hasPrefix(name) }.sorted() : (parameters[name] == nil ? [] : [name])
                 guard !paths.isEmpty else { return .fault(CWMPFault(code: .invalidParameterName, string: name)) }
-                list += paths.map { ParameterValueStruct(name: $0, value: .raw(text: parameters[$0]!.value, typeName: "xsd:\(parameters[$0]!.type)")) }
+                // Passwords read back empty (TR-069 Annex A).
+                list += paths.map { ParameterValueStruct(name: $0, value: .raw(text: $0.hasSuffix("Password") ? "" : parameters[$0]!.value, typeName: "xsd:\(parameters[$0]!.type)")) }
             }
             return .getParameterValuesResponse(GetParameterValuesResponse(parameterList: list))
         case .setParameterValues(let set):

@@ -137,4 +137,92 @@ import TwinfleetModel
         #expect(outputs.first.map { isNoContent($0.step) } == true)
         #expect(table.count == 0)
     }
+
+    // MARK: Connection-request credentials
+
+    func informRequest(_ code: EventCode) -> CWMPHTTPRequest {
+        let envelope = CWMPEnvelope(header: CWMPHeader(id: "1"), message: .inform(Inform(deviceId: testIdentity, events: [EventStruct(eventCode: code)], currentTime: t0)))
+        return CWMPHTTPRequest(body: codecEncoder.encode(envelope))
+    }
+
+    func answer(_ message: CWMPMessage, to id: String) -> CWMPHTTPRequest {
+        CWMPHTTPRequest(body: codecEncoder.encode(CWMPEnvelope(header: CWMPHeader(id: id), message: message)))
+    }
+
+    /// A table that gives each CPE its device ID and a password made from it, with the
+    /// dispatcher's plan (one GetParameters) already delivered to `s1` after its Inform.
+    func bootstrapped(_ code: EventCode, credentials: (@Sendable (String) -> (username: String, password: String)?)? = { ($0, "pw-" + $0) }) -> (CWMPSessionTable, [CWMPSessionTable.Output]) {
+        var table = CWMPSessionTable(capacity: 10, connectionRequestCredentials: credentials)
+        _ = table.open(context("s1"), now: t0)
+        var outputs = table.receive(request: informRequest(code), sessionID: "s1", now: t0)
+        var delivery = Twinfleet_Bus_V1_Delivery()
+        delivery.sessionID = "s1"
+        delivery.deviceID = testDeviceID
+        delivery.command.command = command("g1", getParameters(["Device.DeviceInfo.UpTime"]))
+        delivery.command.attempt = 1
+        outputs += table.receive(delivery: delivery, now: t0)
+        var end = delivery
+        end.endOfPlan.plannedCommands = 1
+        outputs += table.receive(delivery: end, now: t0)
+        return (table, outputs)
+    }
+
+    @Test func bootstrapSessionSetsTheConnectionRequestCredentialsFirstAndPublishesNoneOfThem() throws {
+        var (table, outputs) = bootstrapped(.bootstrap)
+        let first = try #require(table.receive(request: .empty, sessionID: "s1", now: t0).first)
+        outputs.append(first)
+        let rpc = try sentRPC(first.step)
+        guard case .setParameterValues(let set) = rpc.message else {
+            Issue.record("expected SetParameterValues first, got \(rpc.message.methodName)")
+            return
+        }
+        #expect(set.parameterList.map(\.name) == ["Device.ManagementServer.ConnectionRequestUsername", "Device.ManagementServer.ConnectionRequestPassword"])
+        #expect(set.parameterList.map(\.value.text) == [testDeviceID, "pw-" + testDeviceID])
+        #expect(first.step.results.isEmpty, "the ingress's own RPC is no command")
+
+        // Taken: the dispatcher's command runs next.
+        let taken = try #require(table.receive(request: answer(.setParameterValuesResponse(SetParameterValuesResponse(status: .applied)), to: rpc.id), sessionID: "s1", now: t0).first)
+        outputs.append(taken)
+        #expect(taken.step.credentialsProvisioned == true)
+        guard case .getParameterValues = try sentRPC(taken.step).message else {
+            Issue.record("expected the dispatcher's GetParameterValues next")
+            return
+        }
+        #expect(taken.step.results.map(\.commandID) == ["g1"])
+        // Neither the password nor a value change of the credentials reached any record.
+        let published = try outputs.flatMap { try $0.step.events.map { try $0.serializedBytes() as [UInt8] } + $0.step.results.map { try $0.serializedBytes() as [UInt8] } }
+        #expect(!published.contains { String(decoding: $0, as: UTF8.self).contains("pw-") })
+        #expect(!published.contains { String(decoding: $0, as: UTF8.self).contains("ConnectionRequestUsername") })
+    }
+
+    @Test func refusedCredentialsDoNotHoldBackTheCommands() throws {
+        var (table, _) = bootstrapped(.bootstrap)
+        let first = try #require(table.receive(request: .empty, sessionID: "s1", now: t0).first)
+        let rpc = try sentRPC(first.step)
+        let fault = CWMPFault(code: .cpeInvalidArguments, string: "Invalid arguments",
+                              setParameterValuesFaults: [SetParameterValuesFault(parameterName: "Device.ManagementServer.ConnectionRequestPassword", code: .invalidParameterName, string: "no such parameter")])
+        let refused = try #require(table.receive(request: answer(.fault(fault), to: rpc.id), sessionID: "s1", now: t0).first)
+        #expect(refused.step.credentialsProvisioned == false)
+        #expect(refused.step.results.map(\.commandID) == ["g1"])
+        #expect(refused.step.results.map(\.status) == [.delivered])
+        guard case .getParameterValues = try sentRPC(refused.step).message else {
+            Issue.record("expected the dispatcher's GetParameterValues after the refusal")
+            return
+        }
+    }
+
+    @Test func otherSessionsAndUnconfiguredTablesSetNoCredentials() throws {
+        typealias Credentials = @Sendable (String) -> (username: String, password: String)?
+        let always: Credentials = { ($0, "pw") }, never: Credentials = { _ in nil }
+        let cases: [(EventCode, Credentials?)] = [(.periodic, always), (.bootstrap, nil), (.bootstrap, never)]
+        for (code, credentials) in cases {
+            var (table, _) = bootstrapped(code, credentials: credentials)
+            let first = try #require(table.receive(request: .empty, sessionID: "s1", now: t0).first)
+            guard case .getParameterValues = try sentRPC(first.step).message else {
+                Issue.record("expected the dispatcher's command first (\(code.rawValue))")
+                continue
+            }
+            #expect(first.step.credentialsProvisioned == nil)
+        }
+    }
 }

@@ -37,7 +37,8 @@ import TestSupport
 
             // First contact (BOOTSTRAP): the dispatcher plans a Refresh of the whole model.
             let first = try await cpe.session(events: ["0 BOOTSTRAP", "1 BOOT"])
-            #expect(first.first == "GetParameterNames", "\(first)\n\(harness.logs)")
+            // The ingress's own SetParameterValues (connection-request credentials), then the Refresh.
+            #expect(Array(first.prefix(2)) == ["SetParameterValues", "GetParameterNames"], "\(first)\n\(harness.logs)")
             #expect(first.contains("GetParameterValues"))
             let synced = await eventually(timeout: .seconds(30)) {
                 (try? await harness.text(postgres, "SELECT value FROM parameters WHERE device_id = \(device) AND path = 'Device.WiFi.SSID.2.SSID'")) == "guest"
@@ -99,7 +100,8 @@ import TestSupport
             let cpe = harness.cpe(serial: serial)
             let device = await cpe.deviceID
             let first = try await cpe.session(events: ["0 BOOTSTRAP", "1 BOOT"])
-            #expect(first.first == "GetParameterNames", "\(first)\n\(harness.logs)")
+            // The ingress's own SetParameterValues (connection-request credentials), then the Refresh.
+            #expect(Array(first.prefix(2)) == ["SetParameterValues", "GetParameterNames"], "\(first)\n\(harness.logs)")
             try await harness.queue(Self.set("alt1-\(serial)", device: device, path: "Device.WiFi.SSID.1.SSID", value: "via-second"), producer: producer)
             let queued = await eventually(timeout: .seconds(30)) { (try? await Self.state(harness, postgres, "alt1-\(serial)")) == "queued" }
             #expect(queued, "\(harness.logs)")
@@ -150,11 +152,12 @@ import TestSupport
 }
 
 /// `CWMP_CR_CREDENTIAL_SECRET`: every CPE has its own connection-request password, derived
-/// from its device ID; a CPE that expects another password refuses the request.
+/// from its device ID; a CPE that expects another password refuses the request, unless the
+/// ingress set the credentials in its BOOTSTRAP session (`CWMP_CR_PROVISION`).
 @Suite struct DerivedConnectionRequestCredentialTests {
     @Test func eachCPEIsAskedWithItsOwnDerivedPassword() async throws {
         let secret = "connection-request-secret-of-enough-bytes"
-        try await PlatformHarness.run(cwmpVariables: ["CWMP_CR_CREDENTIAL_SECRET": secret]) { harness, producer, postgres in
+        try await PlatformHarness.run(cwmpVariables: ["CWMP_CR_CREDENTIAL_SECRET": secret, "CWMP_CR_PROVISION": "off"]) { harness, producer, postgres in
             let derived = try DerivedCredentials(secret: Array(secret.utf8))
             let own = harness.cpe(serial: "D" + UUID().uuidString.prefix(8))
             let ownID = await own.deviceID
@@ -178,6 +181,41 @@ import TestSupport
             #expect(await shared.value(path) != "900")
             let done = await eventually(timeout: .seconds(30)) { (try? await DispatcherEndToEndTests.state(harness, postgres, "dcr-\(ownID)")) == "succeeded" }
             #expect(done, "\(harness.logs)")
+        }
+    }
+}
+
+extension DerivedConnectionRequestCredentialTests {
+    @Test func bootstrapGivesTheCPEItsOwnCredentialsAndThePasswordStaysOutOfTheTwin() async throws {
+        let secret = "connection-request-secret-of-enough-bytes"
+        try await PlatformHarness.run(cwmpVariables: ["CWMP_CR_CREDENTIAL_SECRET": secret]) { harness, producer, postgres in
+            let derived = try DerivedCredentials(secret: Array(secret.utf8))
+            // Out of the factory with the fleet-wide pair, which the ingress does not send.
+            let cpe = harness.cpe(serial: "P" + UUID().uuidString.prefix(8))
+            let device = await cpe.deviceID
+            _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
+            try await cpe.session(events: ["0 BOOTSTRAP"])
+            let credentials = await cpe.connectionRequestCredentials
+            #expect(credentials?.username == device)
+            #expect(credentials?.password == derived.password(for: device))
+            #expect(await cpe.sessions.first?.contains("SetParameterValues") == true)
+
+            // A connection request with the derived password now opens a session.
+            let path = "Device.ManagementServer.PeriodicInformInterval"
+            try await harness.queue(DispatcherEndToEndTests.set("pcr-\(device)", device: device, path: path, value: "1200"), producer: producer)
+            let applied = await eventually(timeout: .seconds(60), every: .milliseconds(200)) { await cpe.value(path) == "1200" }
+            #expect(applied, "\(harness.logs)")
+            #expect(await cpe.refusedConnectionRequests == 0)
+            let done = await eventually(timeout: .seconds(30)) { (try? await DispatcherEndToEndTests.state(harness, postgres, "pcr-\(device)")) == "succeeded" }
+            #expect(done, "\(harness.logs)")
+
+            // The twin has the username the CPE reports and never the password.
+            let username = await eventually(timeout: .seconds(30)) {
+                (try? await harness.text(postgres, "SELECT value FROM parameters WHERE device_id = \(device) AND path = 'Device.ManagementServer.ConnectionRequestUsername'")) == device
+            }
+            #expect(username, "\(harness.logs)")
+            let leaked = try await sumOverShards(postgres, "SELECT count(*)::int FROM parameters WHERE value = \(derived.password(for: device)) OR desired_value = \(derived.password(for: device))")
+            #expect(leaked == 0)
         }
     }
 }
@@ -333,7 +371,8 @@ import TestSupport
             for cpe in cpes {
                 let log = await cpe.sessions.flatMap { $0 }
                 let device = await cpe.deviceID
-                #expect(log.filter { $0 == "SetParameterValues" }.count == perDevice, "\(device): \(log)")
+                // One per command, plus the connection-request credentials of the BOOTSTRAP session.
+                #expect(log.filter { $0 == "SetParameterValues" }.count == perDevice + 1, "\(device): \(log)")
                 #expect(await cpe.value("Device.WiFi.SSID.1.SSID") == "v\(perDevice)")
             }
             let settled = await eventually(timeout: .seconds(60)) {
