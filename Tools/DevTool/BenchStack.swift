@@ -162,6 +162,7 @@ struct BenchStack: AsyncParsableCommand {
         print("| every device's Refresh succeeded (data model read and published) | after \(String(format: "%.1f", refreshed.seconds)) s |")
         print("| parameters synchronised during registration | \(report.registrationParameters) (\(String(format: "%.0f", Double(report.registrationParameters) / max(registration.seconds, 0.001)))/s) |")
         print("| steady window | \(String(format: "%.0f", window)) s, inform interval \(Int(informInterval)) s |")
+        print("| CWMP informs offered | \(String(format: "%.1f", Double(cwmp) / informInterval))/s (\(cwmp) devices every \(Int(informInterval)) s), at most \(maxSessions) sessions at a time |")
         print("| CWMP informs accepted (on the bus) | \(report.informs) (\(String(format: "%.1f", Double(report.informs) / window))/s); sim sessions ok \(statsAfter.sessionsSucceeded - statsBefore.sessionsSucceeded), failed \(statsAfter.sessionsFailed - statsBefore.sessionsFailed) |")
         print("| USP records accepted (value changes on the bus) | \(report.valueChanges) (\(String(format: "%.1f", Double(report.valueChanges) / window))/s) |")
         print("| inform → twin-visible lag (ingress receipt → twin change committed) | p50 \(ms(report.lag, 0.5)) ms, p99 \(ms(report.lag, 0.99)) ms (\(report.lag.count) samples) |")
