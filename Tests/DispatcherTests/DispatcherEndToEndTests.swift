@@ -128,10 +128,7 @@ import TestSupport
     @Test func connectionRequestBringsAnIdleDeviceIn() async throws {
         try await PlatformHarness.run { harness, producer, postgres in
             let serial = "C" + UUID().uuidString.prefix(8)
-            let cpe = harness.cpe(serial: serial)
-            let device = await cpe.deviceID
-            _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
-            try await cpe.session(events: ["0 BOOTSTRAP"])
+            let (cpe, device) = try await harness.bootstrappedCPE(serial: serial)
             #expect(await cpe.connectionRequests == 0)
 
             try await harness.queue(Self.set("cr-\(serial)", device: device, path: "Device.ManagementServer.PeriodicInformInterval", value: "600"), producer: producer)
@@ -191,10 +188,7 @@ extension DerivedConnectionRequestCredentialTests {
         try await PlatformHarness.run(cwmpVariables: ["CWMP_CR_CREDENTIAL_SECRET": secret]) { harness, producer, postgres in
             let derived = try DerivedCredentials(secret: Array(secret.utf8))
             // Out of the factory with the fleet-wide pair, which the ingress does not send.
-            let cpe = harness.cpe(serial: "P" + UUID().uuidString.prefix(8))
-            let device = await cpe.deviceID
-            _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
-            try await cpe.session(events: ["0 BOOTSTRAP"])
+            let (cpe, device) = try await harness.bootstrappedCPE(serial: "P" + UUID().uuidString.prefix(8))
             let credentials = await cpe.connectionRequestCredentials
             #expect(credentials?.username == device)
             #expect(credentials?.password == derived.password(for: device))
@@ -229,10 +223,7 @@ extension DerivedConnectionRequestCredentialTests {
         defer { filesTask.cancel() }
         try await PlatformHarness.run { harness, producer, postgres in
             let serial = "U" + UUID().uuidString.prefix(8)
-            let cpe = harness.cpe(serial: serial)
-            let device = await cpe.deviceID
-            _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
-            try await cpe.session(events: ["0 BOOTSTRAP"])
+            let (cpe, device) = try await harness.bootstrappedCPE(serial: serial)
 
             func command(_ id: String, _ body: (inout Twinfleet_Bus_V1_Command) -> Void) -> Twinfleet_Bus_V1_Command {
                 SimulatedFleetTests.command(id, device: device, body)
@@ -294,10 +285,7 @@ extension DerivedConnectionRequestCredentialTests {
     @Test func activeNotificationSetThroughTheBusBringsAChangeAtOnce() async throws {
         try await PlatformHarness.run { harness, producer, postgres in
             let serial = "N" + UUID().uuidString.prefix(8)
-            let cpe = harness.cpe(serial: serial)
-            let device = await cpe.deviceID
-            _ = try await cpe.serveConnectionRequests(username: harness.crUsername, password: harness.crPassword)
-            try await cpe.session(events: ["0 BOOTSTRAP"])
+            let (cpe, device) = try await harness.bootstrappedCPE(serial: serial)
             let path = "Device.WiFi.SSID.1.SSID"
             try await harness.queue(SimulatedFleetTests.command("spa-\(serial)", device: device) {
                 var attribute = Twinfleet_Bus_V1_ParameterAttribute()

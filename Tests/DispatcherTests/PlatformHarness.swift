@@ -199,6 +199,15 @@ final class PlatformHarness: @unchecked Sendable {
         TestCPE(serial: serial, acsURL: acsURL, username: cpeUsername, password: cpePassword, parameters: TestCPE.gatewayModel(serial: serial))
     }
 
+    /// A CPE that answers connection requests with the harness's pair and has made its first
+    /// contact (a `0 BOOTSTRAP` session); with its device ID.
+    func bootstrappedCPE(serial: String) async throws -> (cpe: TestCPE, device: String) {
+        let cpe = cpe(serial: serial)
+        _ = try await cpe.serveConnectionRequests(username: crUsername, password: crPassword)
+        try await cpe.session(events: ["0 BOOTSTRAP"])
+        return (cpe, await cpe.deviceID)
+    }
+
     /// Queues a command on `cpe.commands.v1`.
     func queue(_ command: Twinfleet_Bus_V1_Command, producer: KafkaProducer) async throws {
         var envelope = Twinfleet_Bus_V1_CommandEnvelope()
