@@ -20,6 +20,7 @@ struct BenchTwin: AsyncParsableCommand {
     @Option(help: "Dev broker URL to create the topic.") var devKafkaURL: String
     @Option(help: "Folder with the Broadband Forum data models.") var specs = "../shared/specs/data-models"
     @Option(help: "Batch size of the transactional consumer.") var batch = 20
+    @Option(help: "Batch size for the periodic sessions (the twin-store's default).") var sessionBatch = 500
 
     func run() async throws {
         let environment = ToolEnvironment()
@@ -56,9 +57,10 @@ struct BenchTwin: AsyncParsableCommand {
                 return OutgoingRecord(topic: topic, key: event.deviceID, value: try! event.serializedBytes())
             }
         }
-        var figures: [(String, Double)] = []
-        for round in 0..<Self.rounds.count {
-            let records = reports(round: round)
+        /// Sends `records` and applies them through the real applier (the group resumes where the
+        /// previous round stopped); returns the records applied after the first batch and the
+        /// seconds from the end of that batch to the end of the last.
+        func apply(_ records: [OutgoingRecord], batch: Int) async throws -> (records: Int, seconds: Double) {
             _ = try await producer.sendAll(records)
             let state = NIOLockedValueBox<(count: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((0, nil, nil))
             var options = TransactionalConsumer<CountingApplier>.Options(groupID: "bench-twin-\(topic)", topics: [topic])
@@ -67,12 +69,16 @@ struct BenchTwin: AsyncParsableCommand {
                 options: options, kafka: try environment.kafka(), postgres: postgres, handler: CountingApplier(state: state, applier: TwinApplier(topics: TwinTopics(deviceEvents: topic))),
                 deadLetters: DeadLetterPublisher(producer: producer), logger: environment.logger)
             let task = Task { try await consumer.run() }
-            while state.withLockedValue({ $0.count }) < devices { try await Task.sleep(for: .milliseconds(20)) }
+            while state.withLockedValue({ $0.count }) < records.count { try await Task.sleep(for: .milliseconds(20)) }
             task.cancel()
             _ = try? await task.value
             let (count, first, last) = state.withLockedValue { ($0.count, $0.first!, $0.last!) }
-            let rate = Double((count - min(batch, count)) * template.count) / seconds(last - first)
-            figures.append((Self.rounds[round], rate))
+            return (count - min(batch, count), seconds(last - first))
+        }
+        var figures: [(String, Double)] = []
+        for round in 0..<Self.rounds.count {
+            let (applied, elapsed) = try await apply(reports(round: round), batch: batch)
+            figures.append((Self.rounds[round], Double(applied * template.count) / elapsed))
         }
         // Reference: COPY the same number of parameter rows into an identical table.
         let map = postgres.shardMap
@@ -103,6 +109,16 @@ struct BenchTwin: AsyncParsableCommand {
                 }
             }
         }
+        // Periodic CWMP sessions against the twins the rounds built: an Inform with the forced
+        // parameters (UpTime changed), its sessionOpened presence and, 50 devices later in the
+        // stream, its sessionClosed, which is how the ingress's events interleave on the topic.
+        // The first pass adds the Inform paths the twins lack; the next four are measured.
+        var sessionEvents = 0, sessionSeconds = 0.0
+        for pass in 0..<5 {
+            let (applied, elapsed) = try await apply(Self.sessionEvents(devices: devices, pass: pass, topic: topic), batch: sessionBatch)
+            if pass > 0 { sessionEvents += applied; sessionSeconds += elapsed }
+        }
+        let sessionRate = Double(sessionEvents) / 3 / sessionSeconds
         await producer.shutdown()
         poolTask.cancel()
         print("""
@@ -114,7 +130,62 @@ struct BenchTwin: AsyncParsableCommand {
             | raw COPY of the same rows into an identical table with the same indexes (reference) | \(Int(copyRate)) | 1.00 |
 
             history rows written: \(history) (expected \(expectedHistory))
+
+            periodic CWMP sessions applied (Inform with 7 values, UpTime changed; sessionOpened; sessionClosed), batch \(sessionBatch) records: \(Int(sessionRate)) sessions/s (\(Int(sessionRate * 3)) events/s)
             """)
+    }
+
+    /// The events of one periodic session per device, in the order an ingress publishes them
+    /// when sessions overlap: each device's Inform and sessionOpened together, its
+    /// sessionClosed after 50 other devices' Informs.
+    static func sessionEvents(devices: Int, pass: Int, topic: String) -> [OutgoingRecord] {
+        let lag = 50
+        func event(_ index: Int, _ kind: String, _ body: Twinfleet_Bus_V1_DeviceEvent.OneOf_Body) -> OutgoingRecord {
+            var event = Twinfleet_Bus_V1_DeviceEvent()
+            event.deviceID = String(format: "00D09E-BENCH-%06d", index)
+            event.eventID = "\(event.deviceID)-session-\(pass)-\(kind)"
+            event.occurredAtUs = Date().unixMicroseconds
+            event.protocol = .cwmp
+            event.sourceInstance = "bench"
+            event.body = body
+            return OutgoingRecord(topic: topic, key: event.deviceID, value: try! event.serializedBytes())
+        }
+        func inform(_ index: Int) -> OutgoingRecord {
+            var inform = Twinfleet_Bus_V1_Inform()
+            inform.device.oui = "00D09E"
+            inform.device.productClass = "BENCH"
+            inform.device.serialNumber = String(format: "%06d", index)
+            inform.device.softwareVersion = "1.0.0"
+            var code = Twinfleet_Bus_V1_InformEvent()
+            code.code = "2 PERIODIC"
+            inform.events = [code]
+            let values: [(String, ParameterValue)] = [
+                ("Device.DeviceInfo.HardwareVersion", .string("HW-1")), ("Device.DeviceInfo.SoftwareVersion", .string("1.0.0")),
+                ("Device.DeviceInfo.ModelName", .string("Bench")), ("Device.DeviceInfo.ProvisioningCode", .string("")),
+                ("Device.DeviceInfo.UpTime", .unsignedInt(UInt32(pass * 300 + index))),
+                ("Device.ManagementServer.ConnectionRequestURL", .string("http://10.0.\(index / 250).\(index % 250):7547/")),
+                ("Device.ManagementServer.ParameterKey", .string("")),
+            ]
+            inform.parameters = values.map { path, value in
+                var parameter = Twinfleet_Bus_V1_Parameter()
+                parameter.path = path
+                parameter.value = Twinfleet_Bus_V1_ParameterValue(value)
+                return parameter
+            }
+            return event(index, "inform", .inform(inform))
+        }
+        func presence(_ index: Int, _ kind: Twinfleet_Bus_V1_Presence.Kind) -> OutgoingRecord {
+            var presence = Twinfleet_Bus_V1_Presence()
+            presence.kind = kind
+            presence.instanceID = "bench"
+            return event(index, kind == .sessionOpened ? "opened" : "closed", .presence(presence))
+        }
+        var records: [OutgoingRecord] = []
+        for index in 0..<(devices + lag) {
+            if index < devices { records += [inform(index), presence(index, .sessionOpened)] }
+            if index >= lag { records.append(presence(index - lag, .sessionClosed)) }
+        }
+        return records
     }
 
     /// What each round sends: all paths new, then a resync where every tenth value changed,
