@@ -84,6 +84,68 @@ import TwinfleetModel
         }
     }
 
+    /// Events of many devices interleaved record by record, as overlapping sessions put them on a
+    /// partition: each device's events are applied in its own order (they are written in waves,
+    /// see `TwinApplier`), which shows in its values, its history and its twin changes.
+    @Test func interleavedEventsOfManyDevicesApplyInEachDevicesOwnOrder() async throws {
+        let harness = try await TwinHarness.make(partitions: 3)
+        let run = UUID().uuidString.prefix(6)
+        let devices = (0..<60).map { "00D09E-HGW-WAVE\(run)-\($0)" }
+        let t0 = Date(timeIntervalSince1970: 1_795_400_000)
+        let channel = "Device.WiFi.Radio.1.Channel"
+        func steps(_ device: String) -> [Twinfleet_Bus_V1_DeviceEvent] {
+            [
+                Events.inform(device, at: t0, software: "1.0", parameters: [Events.parameter(channel, .unsignedInt(1))]),
+                Events.valueChange(device, at: t0 + 1, [Events.parameter(channel, .unsignedInt(2))]),
+                Events.presence(device, at: t0 + 2, .sessionOpened, instance: "cwmp-a"),
+                Events.valueChange(device, at: t0 + 3, [Events.parameter(channel, .unsignedInt(3))]),
+                Events.presence(device, at: t0 + 4, .disconnected, instance: "cwmp-a"),
+            ]
+        }
+        let perDevice = devices.map(steps)
+        // Round-robin: the first event of every device, then the second of every device, ...
+        let stream = (0..<5).flatMap { step in perDevice.map { $0[step] } }
+        try await harness.run { postgres, reader, producer in
+            let watcher = try KafkaConsumer(
+                configuration: harness.environment.kafka(), options: .init(groupID: TestEnvironment.unique("changes"), topics: [Topic.twinChanges]),
+                logger: TestEnvironment.logger)
+            _ = try await producer.sendAll(stream.map { Events.record($0, topic: harness.topic) })
+            var changes: [String: [Twinfleet_Bus_V1_TwinChange]] = [:]
+            let wanted = Set(devices)
+            let timeout = Task { try await Task.sleep(for: .seconds(60)); watcher.requestShutdown() }
+            for await batch in watcher.batches {
+                for record in batch where wanted.contains(record.keyString ?? "") {
+                    changes[record.keyString!, default: []].append(try Twinfleet_Bus_V1_TwinChange(serializedBytes: record.value))
+                }
+                if devices.allSatisfy({ changes[$0]?.count == 5 }) { break }
+            }
+            timeout.cancel()
+            await watcher.shutdown()
+            for device in devices {
+                let twin = try #require(try await reader.device(device, logger: TestEnvironment.logger))
+                #expect(!twin.online, "\(device): the disconnection came last")
+                #expect(twin.instanceID == "cwmp-a")
+                #expect(try await reader.parameters(device, logger: TestEnvironment.logger).first { $0.path == channel }?.value == .unsignedInt(3))
+                let published = changes[device] ?? []
+                #expect(published.map(\.twinVersion) == [1, 2, 3, 4, 5], "\(device)")
+                #expect(published.map { $0.parameterChanges.first?.newValue.unsignedIntValue } == [1, 2, nil, 3, nil], "\(device)")
+                #expect(published.map { $0.deviceFieldChanges.first { $0.field == "online" }?.newValue } == [nil, nil, "true", nil, "false"], "\(device)")
+            }
+            // Superseded values, each with the interval it held.
+            let shard = postgres.client(forPartition: postgres.shardMap.partition(forDevice: devices[0]))
+            var history: [(String, Date, Date)] = []
+            for try await row in try await shard.query("""
+                SELECT value, valid_from, changed_at FROM parameter_history WHERE device_id = \(devices[0]) AND path = \(channel) ORDER BY changed_at
+                """, logger: TestEnvironment.logger).decode((String, Date, Date).self) {
+                history.append(row)
+            }
+            #expect(history.map(\.0) == ["1", "2"])
+            #expect(history.map(\.1) == [t0, t0 + 1])
+            #expect(history.map(\.2) == [t0 + 1, t0 + 3])
+            #expect(try await total(postgres, "SELECT count(*)::int FROM parameter_history") == devices.count * 2)
+        }
+    }
+
     @Test func historyHoldsRealChangesAndAnswersAsOfQueries() async throws {
         let harness = try await TwinHarness.make()
         let device = "00D09E-HGW-ASOF1"
