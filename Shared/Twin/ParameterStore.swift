@@ -47,8 +47,11 @@ enum ParameterStore {
     /// paths it already has go through the compare-and-upsert statement. The devices' rows are
     /// locked and only this shard's consumer writes reported values, so no row can appear between
     /// reading the stored paths and the copy.
-    static func upsert(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> [String: [ParameterChangeRow]] {
-        guard !writes.isEmpty else { return [:] }
+    ///
+    /// Also returns the devices that had no stored row at all before these writes (among those
+    /// with eight writes or more): after the writes, every row of such a device is one of them.
+    static func upsert(_ writes: [ParameterWrite], connection: PostgresConnection, logger: Logger) async throws -> (changes: [String: [ParameterChangeRow]], wereEmpty: Set<String>) {
+        guard !writes.isEmpty else { return ([:], []) }
         let stored = try await storedPathsOfSparseDevices(writes, connection: connection, logger: logger)
         var fresh: [ParameterWrite] = [], existing: [ParameterWrite] = []
         for write in writes {
@@ -72,7 +75,7 @@ enum ParameterStore {
         try await rows.copy(
             into: "parameters", columns: ["device_id", "path", "partition", "value", "value_type", "writable", "value_since", "sync_id"],
             connection: connection, logger: logger)
-        return changes
+        return (changes, Set(stored.filter { $0.value.isEmpty }.keys))
     }
 
     /// The stored paths of the devices that have fewer stored rows than a quarter of what they

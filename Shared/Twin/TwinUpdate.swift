@@ -82,9 +82,12 @@ enum TwinUpdateWriter {
                     at: update.occurredAt, version: version, authoritative: update.authoritative))
             }
         }
-        var parameterChanges = try await ParameterStore.upsert(writes, connection: connection, logger: logger)
+        var (parameterChanges, wereEmpty) = try await ParameterStore.upsert(writes, connection: connection, logger: logger)
         for (index, update) in updates.enumerated() {
             for removal in update.removals {
+                // A twin that had no rows before this full sync holds only rows of the sync now
+                // (a new twin's first report): nothing of another sync to look for.
+                if removal.keepingSync != nil, removal.keepingSync == update.syncID, wereEmpty.contains(update.deviceID) { continue }
                 let removed = try await ParameterStore.remove(
                     deviceID: update.deviceID, partition: update.partition, under: removal.root, keepingSync: removal.keepingSync,
                     at: update.occurredAt, version: before[index].twinVersion + 1, connection: connection, logger: logger)

@@ -265,6 +265,42 @@ import TwinfleetModel
         }
     }
 
+    /// A full sync removes what the twin no longer has, whether the twin had a few rows before
+    /// (an Inform's) or none; a new twin's first sync has nothing to remove, and a later sync of
+    /// the same twin does.
+    @Test func aFullSyncRemovesWhatTheTwinNoLongerHasWhetherItHadRowsOrNot() async throws {
+        let harness = try await TwinHarness.make(partitions: 2)
+        let run = UUID().uuidString.prefix(6)
+        let informed = "00D09E-FULL-\(run)-A", chunked = "00D09E-FULL-\(run)-B", fresh = "00D09E-FULL-\(run)-C"
+        let t = Date(timeIntervalSince1970: 1_795_600_000)
+        let ssids = (1...20).map { Events.parameter("Device.WiFi.SSID.\($0).SSID", .string("net-\($0)")) }
+        let events = [
+            Events.inform(informed, at: t, software: "1.0", parameters: [
+                Events.parameter("Device.DeviceInfo.SoftwareVersion", .string("1.0")),
+                Events.parameter("Device.DeviceInfo.ProvisioningCode", .string("old")),
+            ]),
+            Events.report(informed, at: t + 1, root: "Device.", reportID: "a1", ssids + [Events.parameter("Device.DeviceInfo.SoftwareVersion", .string("1.0"))]),
+            Events.report(chunked, at: t + 1, root: "Device.", reportID: "b1", final: false, Array(ssids[0..<10])),
+            Events.report(chunked, at: t + 1, root: "Device.", reportID: "b1", final: true, Array(ssids[10...])),
+            Events.report(fresh, at: t + 1, root: "Device.", reportID: "c1", ssids),
+            Events.report(fresh, at: t + 2, root: "Device.", reportID: "c2", Array(ssids[0..<15])),
+        ]
+        try await harness.run { _, reader, producer in
+            let logger = TestEnvironment.logger
+            _ = try await producer.sendAll(events.map { Events.record($0, topic: harness.topic) })
+            let applied = try await eventually(timeout: .seconds(60)) {
+                try await reader.parameters(fresh, asOf: t + 10, logger: logger).count == 15
+            }
+            #expect(applied)
+            let a = try await reader.parameters(informed, asOf: t + 10, logger: logger)
+            #expect(a.count == 21)
+            #expect(a["Device.DeviceInfo.ProvisioningCode"] == nil, "the Inform's value the sync did not report is removed")
+            #expect(try await reader.parameters(chunked, asOf: t + 10, logger: logger).count == 20, "both chunks of one sync stay")
+            #expect(try await reader.parameters(fresh, asOf: t + 1.5, logger: logger).count == 20)
+            #expect(try await reader.parameters(fresh, asOf: t + 10, logger: logger)["Device.WiFi.SSID.16.SSID"] == nil)
+        }
+    }
+
     @Test func createdObjectsBringTheirUniqueKeysAndDeletedObjectsLeave() async throws {
         let harness = try await TwinHarness.make(partitions: 1)
         let device = "os::OBJ-" + UUID().uuidString.prefix(6)
