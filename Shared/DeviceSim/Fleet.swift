@@ -267,8 +267,11 @@ public final class Fleet: Sendable {
         var first = true
         while let events = next, rounds < 10 {
             rounds += 1
-            if events.contains("6 CONNECTION REQUEST") { stats.withLockedValue { $0.connectionRequests += 1 } }
-            await sessionSlots.acquire()
+            // A real CPE answers a connection request at once; the simulator's session limit is
+            // its own, so those sessions go ahead of the periodic informs waiting for a slot.
+            let requested = events.contains("6 CONNECTION REQUEST")
+            if requested { stats.withLockedValue { $0.connectionRequests += 1 } }
+            await sessionSlots.acquire(urgent: requested)
             let started = ContinuousClock.now
             do {
                 try await cpe.session(events: events)
@@ -360,23 +363,36 @@ public final class Fleet: Sendable {
 }
 
 /// A counting semaphore for async code (the fleet's session limit; the API tests' limit on
-/// concurrent harnesses).
+/// concurrent harnesses). Urgent waiters are served before the others, each kind first come,
+/// first served.
 public actor AsyncSlots {
     private var free: Int
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var urgentWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(_ count: Int) { free = max(count, 1) }
 
-    public func acquire() async {
+    /// How many are waiting for a slot.
+    public var waiting: Int { waiters.count + urgentWaiters.count }
+
+    public func acquire(urgent: Bool = false) async {
         if free > 0 {
             free -= 1
             return
         }
-        await withCheckedContinuation { waiters.append($0) }
+        await withCheckedContinuation { continuation in
+            if urgent { urgentWaiters.append(continuation) } else { waiters.append(continuation) }
+        }
     }
 
     public func release() {
-        if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
+        if !urgentWaiters.isEmpty {
+            urgentWaiters.removeFirst().resume()
+        } else if !waiters.isEmpty {
+            waiters.removeFirst().resume()
+        } else {
+            free += 1
+        }
     }
 }
 

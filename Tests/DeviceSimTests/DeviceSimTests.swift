@@ -61,6 +61,28 @@ import TwinfleetModel
         #expect(one["Device.DeviceInfo.SerialNumber"]?.writable == false)
     }
 
+    /// The fleet's session limit serves connection-request sessions (urgent) before periodic
+    /// informs that were already waiting, and each kind in arrival order.
+    @Test func urgentWaitersGetTheNextSlotFirst() async throws {
+        let slots = AsyncSlots(1)
+        await slots.acquire()
+        let order = NIOLockedValueBox<[String]>([])
+        var tasks: [Task<Void, Never>] = []
+        for (index, (name, urgent)) in [("periodic-1", false), ("periodic-2", false), ("request-1", true), ("request-2", true)].enumerated() {
+            tasks.append(Task {
+                await slots.acquire(urgent: urgent)
+                order.withLockedValue { $0.append(name) }
+                await slots.release()
+            })
+            // Each waiter queued before the next one comes.
+            while await slots.waiting < index + 1 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(order.withLockedValue { $0 }.isEmpty, "nobody gets a slot while it is held")
+        await slots.release()
+        for task in tasks { await task.value }
+        #expect(order.withLockedValue { $0 } == ["request-1", "request-2", "periodic-1", "periodic-2"])
+    }
+
     @Test func firmwareImagesNameTheirVersion() {
         let image = SimFirmware.image(version: "2.4.1", size: 1000)
         #expect(image.count == 1000)
