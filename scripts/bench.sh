@@ -8,8 +8,8 @@
 # TWINFLEET_BENCH_SECONDS, TWINFLEET_BENCH_INFORM_INTERVAL, TWINFLEET_BENCH_COMMAND_RATE,
 # TWINFLEET_BENCH_RAMP (seconds over which first contacts are spread),
 # TWINFLEET_BENCH_REGISTRATION_TIMEOUT (most seconds to wait for every twin to be complete),
-# TWINFLEET_BENCH_MAX_SESSIONS (most CWMP sessions the simulator runs at a time; default 256,
-# enough for 333 sessions/s: at 64 the simulator, not the stack, set the rate).
+# TWINFLEET_BENCH_MAX_SESSIONS (most CWMP sessions the simulator runs at a time; bench-stack's
+# default is 256, enough for 333 sessions/s: at 64 the simulator, not the stack, set the rate).
 # `dispatch` takes TWINFLEET_BENCH_DISPATCH_ARGS (e.g. "--rate 200 --devices 500").
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -136,7 +136,7 @@ if [[ "$WHAT" == stack ]]; then
   "$TF_BIN/twinfleet-devtool" bench-stack --acs-url "http://127.0.0.1:$ACS_PORT/" --usp-url "ws://127.0.0.1:$USP_PORT/usp" \
     --cwmp-username cpe --cwmp-password bench-password --cr-username acs --cr-password bench-cr-password \
     --cwmp "${TWINFLEET_BENCH_CWMP:-1000}" --usp "${TWINFLEET_BENCH_USP:-200}" --model "${TWINFLEET_BENCH_MODEL:-compact}" \
-    --seconds "${TWINFLEET_BENCH_SECONDS:-120}" --ramp "${TWINFLEET_BENCH_RAMP:-10}" --registration-timeout "${TWINFLEET_BENCH_REGISTRATION_TIMEOUT:-900}" --max-sessions "${TWINFLEET_BENCH_MAX_SESSIONS:-256}" --inform-interval "${TWINFLEET_BENCH_INFORM_INTERVAL:-60}" \
+    --seconds "${TWINFLEET_BENCH_SECONDS:-120}" --ramp "${TWINFLEET_BENCH_RAMP:-10}" --registration-timeout "${TWINFLEET_BENCH_REGISTRATION_TIMEOUT:-900}" ${TWINFLEET_BENCH_MAX_SESSIONS:+--max-sessions "$TWINFLEET_BENCH_MAX_SESSIONS"} --inform-interval "${TWINFLEET_BENCH_INFORM_INTERVAL:-60}" \
     --command-rate "${TWINFLEET_BENCH_COMMAND_RATE:-5}" --data-models "$TF_ROOT/../shared/specs/data-models" "${PROCESSES[@]}" \
     || { for f in "$WORK"/*.log; do echo "--- $f"; tail -n 10 "$f"; done >&2; exit 1; }
 fi

@@ -42,7 +42,7 @@ struct BenchTwin: AsyncParsableCommand {
         func reports(round: Int) -> [OutgoingRecord] {
             (0..<devices).map { index in
                 var event = Twinfleet_Bus_V1_DeviceEvent()
-                event.deviceID = String(format: "00D09E-BENCH-%06d", index)
+                event.deviceID = Self.deviceID(index)
                 event.eventID = "\(event.deviceID)-\(round)"
                 event.occurredAtUs = Date().unixMicroseconds
                 event.parameterReport.fullSyncRoot = "Device."
@@ -84,7 +84,7 @@ struct BenchTwin: AsyncParsableCommand {
         let map = postgres.shardMap
         var byShard: [Int: [String]] = [:]
         for index in 0..<devices {
-            let device = String(format: "00D09E-BENCH-%06d", index)
+            let device = Self.deviceID(index)
             let partition = map.partition(forDevice: device)
             for (path, type) in template {
                 byShard[map.shard(forPartition: partition), default: []].append(
@@ -142,7 +142,7 @@ struct BenchTwin: AsyncParsableCommand {
         let lag = 50
         func event(_ index: Int, _ kind: String, _ body: Twinfleet_Bus_V1_DeviceEvent.OneOf_Body) -> OutgoingRecord {
             var event = Twinfleet_Bus_V1_DeviceEvent()
-            event.deviceID = String(format: "00D09E-BENCH-%06d", index)
+            event.deviceID = Self.deviceID(index)
             event.eventID = "\(event.deviceID)-session-\(pass)-\(kind)"
             event.occurredAtUs = Date().unixMicroseconds
             event.protocol = .cwmp
@@ -187,6 +187,9 @@ struct BenchTwin: AsyncParsableCommand {
         }
         return records
     }
+
+    /// The benchmark's device with number `index`.
+    static func deviceID(_ index: Int) -> String { String(format: "00D09E-BENCH-%06d", index) }
 
     /// What each round sends: all paths new, then a resync where every tenth value changed,
     /// then one where every value changed.
