@@ -288,8 +288,12 @@ import TwinfleetModel
         try await harness.run { _, reader, producer in
             let logger = TestEnvironment.logger
             _ = try await producer.sendAll(events.map { Events.record($0, topic: harness.topic) })
+            // The devices may sit on different partitions: wait for the last record of each.
             let applied = try await eventually(timeout: .seconds(60)) {
-                try await reader.parameters(fresh, asOf: t + 10, logger: logger).count == 15
+                let freshCount = try await reader.parameters(fresh, asOf: t + 10, logger: logger).count
+                let chunkedCount = try await reader.parameters(chunked, asOf: t + 10, logger: logger).count
+                let informedSynced = try await reader.parameters(informed, asOf: t + 10, logger: logger)["Device.WiFi.SSID.20.SSID"] != nil
+                return freshCount == 15 && chunkedCount == 20 && informedSynced
             }
             #expect(applied)
             let a = try await reader.parameters(informed, asOf: t + 10, logger: logger)
