@@ -354,6 +354,13 @@ extension DerivedConnectionRequestCredentialTests {
                 (try? await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands WHERE kind = 'set-parameters'")) == ids.count
             }
             #expect(caughtUp, "\(harness.logs)")
+            // Results are a third topic: a session opened before the dispatcher read the results
+            // of the one before finds its last command still unanswered, and what depends on it
+            // waits (CI saw it once). So the next session opens when nothing awaits a result.
+            let answered = await eventually(timeout: .seconds(60)) {
+                (try? await sumOverShards(postgres, "SELECT count(*)::int FROM dispatcher_commands WHERE kind = 'set-parameters' AND state IN ('dispatched', 'delivered', 'in-progress')")) == 0
+            }
+            #expect(answered, "\(harness.logs)")
             for cpe in cpes { try await cpe.session(events: ["2 PERIODIC"]) }
 
             for cpe in cpes {
