@@ -46,6 +46,20 @@ public final class ChildProcess: Sendable {
         }
         try process.run()
         self.process = process
+        ChildProcess.register(process.processIdentifier)
+    }
+
+    /// Children still running when the test process exits (one a test kept referenced to the
+    /// end, so no deinit ran) are killed then, not left behind on the machine.
+    private static let running: NIOLockedValueBox<Set<Int32>> = {
+        atexit {
+            for pid in ChildProcess.running.withLockedValue({ $0 }) { kill(pid, SIGKILL) }
+        }
+        return NIOLockedValueBox([])
+    }()
+
+    private static func register(_ pid: Int32) {
+        running.withLockedValue { _ = $0.insert(pid) }
     }
 
     /// Lines printed so far.
@@ -81,6 +95,7 @@ public final class ChildProcess: Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        ChildProcess.running.withLockedValue { _ = $0.remove(process.processIdentifier) }
     }
 }
 
