@@ -141,6 +141,7 @@ public final class Fleet: Sendable {
                 serial: serial, oui: "00D09E", productClass: kind == .tr098Gateway ? "DSL" : "HGW", manufacturer: "Acme Networks",
                 acsURL: configuration.acsURL, username: username, password: password,
                 parameters: builder.device(kind: kind, serial: serial, software: configuration.software),
+                factoryModel: { [software = configuration.software] in builder.device(kind: kind, serial: serial, software: software) },
                 behaviour: Self.behaviour(&random, configuration), client: client))
         }
         var agents: [SimulatedUSPAgent] = []
@@ -153,6 +154,7 @@ public final class Fleet: Sendable {
             agents.append(SimulatedUSPAgent(
                 endpointID: endpoint, controllerID: configuration.controllerID,
                 model: builder.device(kind: .uspGateway, serial: serial, software: configuration.software),
+                factoryModel: { [software = configuration.software] in builder.device(kind: .uspGateway, serial: serial, software: software) },
                 rebootTime: configuration.rebootTime, behaviour: Self.behaviour(&random, configuration), client: client))
         }
         self.cpes = cpes

@@ -54,16 +54,20 @@ public actor SimulatedCPE {
     public nonisolated let password: String
     public private(set) var parameters: [String: SimParameter]
     public var behaviour: SimBehaviour
-    /// The RPC method names the ACS sent, one list per session.
+    /// The RPC method names the ACS sent, one list per session (the last ``historyLimit``).
     public private(set) var sessions: [[String]] = []
     /// The event codes of every accepted Inform (`M Reboot` with its command key as
-    /// `M Reboot:<key>`), one list per session.
+    /// `M Reboot:<key>`), one list per session (the last ``historyLimit``).
     public private(set) var informs: [[String]] = []
+    /// How many sessions, Informs and transfers the CPE remembers for inspection: a fleet runs
+    /// for days, and what it keeps per device must not grow with the sessions.
+    public nonisolated static let historyLimit = 200
+    private var sessionCount = 0
     /// Connection requests that passed authentication.
     public private(set) var connectionRequests = 0
     /// Connection requests refused (wrong credentials, no credentials).
     public private(set) var refusedConnectionRequests = 0
-    /// TransferCompletes sent (command key, fault code).
+    /// TransferCompletes sent (command key, fault code), the last ``historyLimit``.
     public private(set) var transfersReported: [(commandKey: String, faultCode: UInt32)] = []
     /// Who runs the session a connection request asks for; by default the CPE itself.
     private var sessionRunner: (@Sendable (SimulatedCPE, [String]) async -> Void)?
@@ -78,7 +82,9 @@ public actor SimulatedCPE {
     private var owedEvents: [EventStruct] = []
     /// Parameters whose value changed on the device, reported with `4 VALUE CHANGE`.
     private var changedLocally: Set<String> = []
-    private let initialParameters: [String: SimParameter]
+    /// The data model as shipped, which a factory reset restores. Built again when needed
+    /// rather than kept: a kept copy would double a fleet's memory once the live model changes.
+    private let factoryModel: @Sendable () -> [String: SimParameter]
     private let client: HTTPClient
     private var bootedAt = Date()
     private var loopsLeft = 0
@@ -96,8 +102,8 @@ public actor SimulatedCPE {
     }
 
     public init(serial: String, oui: String = "00D09E", productClass: String = "HGW", manufacturer: String = "Acme", acsURL: String,
-                username: String, password: String, parameters: [String: SimParameter], behaviour: SimBehaviour = SimBehaviour(),
-                client: HTTPClient = .shared) {
+                username: String, password: String, parameters: [String: SimParameter], factoryModel: (@Sendable () -> [String: SimParameter])? = nil,
+                behaviour: SimBehaviour = SimBehaviour(), client: HTTPClient = .shared) {
         self.serial = serial
         self.oui = oui
         self.productClass = productClass
@@ -106,7 +112,7 @@ public actor SimulatedCPE {
         self.username = username
         self.password = password
         self.parameters = parameters
-        self.initialParameters = parameters
+        self.factoryModel = factoryModel ?? { parameters }
         self.behaviour = behaviour
         self.client = client
     }
@@ -284,17 +290,17 @@ public actor SimulatedCPE {
         guard response.status == 200 else { throw SimError("Inform answered \(response.status): \(String(decoding: response.body, as: UTF8.self))") }
         guard let cookie = response.cookie else { throw SimError("no session cookie") }
         // The Inform was accepted: what it carried is no longer owed.
-        informs.append(informEvents.map { $0.commandKey.isEmpty ? $0.eventCode.rawValue : "\($0.eventCode.rawValue):\($0.commandKey)" })
+        Self.remember(&informs, informEvents.map { $0.commandKey.isEmpty ? $0.eventCode.rawValue : "\($0.eventCode.rawValue):\($0.commandKey)" })
         // Only what this Inform carried: an event owed since (a scheduled inform firing
         // mid-session) waits for the next one.
         owedEvents.removeAll { informEvents.contains($0) }
         changedLocally.subtract(changed)
         // CPE requests first: every TransferComplete the CPE owes.
         while let transfer = transferCompletes.first {
-            response = try await post(encode(.transferComplete(transfer), id: "tc-\(sessions.count + 1)"), cookie: cookie, authorization: nil)
+            response = try await post(encode(.transferComplete(transfer), id: "tc-\(sessionCount + 1)"), cookie: cookie, authorization: nil)
             guard response.status == 200 else { throw SimError("TransferComplete answered \(response.status)") }
             transferCompletes.removeFirst()
-            transfersReported.append((transfer.commandKey, transfer.fault.code.rawValue))
+            Self.remember(&transfersReported, (transfer.commandKey, transfer.fault.code.rawValue))
         }
         var next: [UInt8] = []
         for _ in 0..<5000 {
@@ -305,8 +311,14 @@ public actor SimulatedCPE {
             log.append(envelope.message.methodName)
             next = encode(answer(envelope.message), id: envelope.header.id, namespace: envelope.namespace)
         }
-        sessions.append(log)
+        sessionCount += 1
+        Self.remember(&sessions, log)
         return log
+    }
+
+    private static func remember<Element>(_ list: inout [Element], _ element: Element) {
+        list.append(element)
+        if list.count > historyLimit { list.removeFirst(list.count - historyLimit) }
     }
 
     /// The forced inform parameters the device has, plus UpTime and whatever changed locally.
@@ -514,7 +526,7 @@ public actor SimulatedCPE {
                 owed.append(EventStruct(eventCode: EventCode(rawValue: "M Reboot"), commandKey: key))
                 rebooted = true
             case .factoryReset:
-                parameters = initialParameters
+                parameters = factoryModel()
                 owed.insert(EventStruct(eventCode: EventCode(rawValue: "0 BOOTSTRAP")), at: 0)
                 rebooted = true
                 loopsLeft = 0

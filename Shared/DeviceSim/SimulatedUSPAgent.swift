@@ -30,7 +30,7 @@ public actor SimulatedUSPAgent {
     public var types: [String: Usp_GetSupportedDMResp.ParamValueType] = [:]
     /// When false, requests are recorded but not answered (for timeouts).
     public var answersRequests = true
-    /// Every Msg received, in order.
+    /// Every Msg received, in order (the last ``SimulatedCPE/historyLimit``).
     public private(set) var received: [Usp_Msg] = []
     /// DisconnectRecords received (reason, code).
     public private(set) var disconnects: [(String, UInt32)] = []
@@ -62,7 +62,8 @@ public actor SimulatedUSPAgent {
     private var client: HTTPClient = .shared
     /// How the agent last connected, to reconnect after a reboot.
     private var reconnect: (@Sendable (SimulatedUSPAgent) async throws -> Void)?
-    private let initialParameters: [String: String]
+    /// The data model as shipped, which a factory reset restores (built again, not kept).
+    private let factoryModel: @Sendable () -> [String: String]
     /// Called with each USP message as it arrives, before it is answered (benchmarks time
     /// deliveries with it).
     private var arrivals: (@Sendable (Usp_Msg) -> Void)?
@@ -71,17 +72,22 @@ public actor SimulatedUSPAgent {
         self.endpointID = endpointID
         self.controllerID = controllerID
         self.parameters = parameters
-        self.initialParameters = parameters
+        self.factoryModel = { parameters }
     }
 
     /// An agent with a model from ``SimModelBuilder``: values, the types GetSupportedDM
     /// reports, and read-only parameters a Set refuses.
-    public init(endpointID: String, controllerID: String, model: [String: SimParameter], rebootTime: Duration? = nil,
-                behaviour: SimBehaviour = SimBehaviour(), client: HTTPClient = .shared) {
+    public init(endpointID: String, controllerID: String, model: [String: SimParameter], factoryModel: (@Sendable () -> [String: SimParameter])? = nil,
+                rebootTime: Duration? = nil, behaviour: SimBehaviour = SimBehaviour(), client: HTTPClient = .shared) {
         self.endpointID = endpointID
         self.controllerID = controllerID
         self.parameters = model.mapValues(\.value)
-        self.initialParameters = self.parameters
+        if let factoryModel {
+            self.factoryModel = { factoryModel().mapValues(\.value) }
+        } else {
+            let values = self.parameters
+            self.factoryModel = { values }
+        }
         var types: [String: Usp_GetSupportedDMResp.ParamValueType] = [:]
         var readOnly: Set<String> = []
         for (path, parameter) in model {
@@ -400,6 +406,7 @@ public actor SimulatedUSPAgent {
             guard let message = try? Usp_Msg(serializedBytes: body.payload) else { return }
             arrivals?(message)
             received.append(message)
+            if received.count > SimulatedCPE.historyLimit { received.removeFirst(received.count - SimulatedCPE.historyLimit) }
             guard answersRequests, case .request(let request)? = message.body.msgBody, let kind = request.reqType else { return }
             if case .operate(let operate) = kind, let rebootTime, let special = await device(operate, msgID: message.header.msgID, rebootTime: rebootTime) {
                 try? await send(special, answer: true)
@@ -682,7 +689,7 @@ extension SimulatedUSPAgent {
         return message
     }
 
-    private func resetModel() { parameters = initialParameters }
+    private func resetModel() { parameters = factoryModel() }
 
     /// Drops the connection, stays away for `time`, reconnects and sends Boot!.
     private func reboot(after time: Duration, cause: String, commandKey: String, firmwareUpdated: Bool) async {

@@ -212,4 +212,62 @@ extension DeviceSimTests {
         #expect(reported["Device.Hosts.Host.1.Active"] == "false")
         #expect(reported["Device.WiFi.SSID.1.SSID"] == "changed")
     }
+
+    /// FactoryReset brings back the model as built (rebuilt from the builder, not a kept copy),
+    /// and what a CPE remembers of its sessions stays bounded however long it runs.
+    @Test func factoryResetRestoresTheShippedModelAndHistoryStaysBounded() async throws {
+        let sessions = NIOLockedValueBox(0)
+        let router = Router()
+        router.post("/acs") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            func answer(_ message: CWMPMessage, id: String) -> Response {
+                Response(status: .ok, headers: [.contentType: "text/xml", .setCookie: "session=\(sessions.withLockedValue { $0 })"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: CWMPEncoder().encode(CWMPEnvelope(header: CWMPHeader(id: id), message: message)))))
+            }
+            guard body.readableBytes > 0 else {
+                // Session 1: one Set; session 2: a factory reset; then nothing.
+                let session = sessions.withLockedValue { $0 }
+                if session == 1, request.headers[.cookie] == "session=1" {
+                    let value = ParameterValueStruct(name: "Device.WiFi.SSID.1.SSID", value: .raw(text: "operator-ssid", typeName: "xsd:string"))
+                    return answer(.setParameterValues(SetParameterValues(parameterList: [value], parameterKey: "k1")), id: "spv")
+                }
+                if session == 2, request.headers[.cookie] == "session=2" { return answer(.factoryReset, id: "reset") }
+                return Response(status: .noContent)
+            }
+            let envelope = try CWMPDecoder().decode(Array(buffer: body))
+            guard case .inform = envelope.message else {
+                // The answer to the RPC: the session ends.
+                return Response(status: .noContent)
+            }
+            sessions.withLockedValue { $0 += 1 }
+            return answer(.informResponse(InformResponse()), id: envelope.header.id ?? "")
+        }
+        let bound = NIOLockedValueBox<Int?>(nil)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in bound.withLockedValue { $0 = channel.localAddress?.port } })
+        let server = Task { try await app.run() }
+        defer { server.cancel() }
+        var port: Int?
+        while port == nil { try await Task.sleep(for: .milliseconds(10)); port = bound.withLockedValue { $0 } }
+
+        let serial = "SN0000078"
+        let shipped = Self.builder.device(kind: .tr181Gateway, serial: serial, software: "1.0.0")
+        let cpe = SimulatedCPE(serial: serial, acsURL: "http://127.0.0.1:\(port!)/acs", username: "cpe", password: "secret",
+                               parameters: shipped, factoryModel: { Self.builder.device(kind: .tr181Gateway, serial: serial, software: "1.0.0") })
+        #expect(try await cpe.session(events: ["0 BOOTSTRAP"]) == ["SetParameterValues"])
+        #expect(await cpe.value("Device.WiFi.SSID.1.SSID") == "operator-ssid")
+        #expect(try await cpe.session(events: ["2 PERIODIC"]) == ["FactoryReset"])
+        let events = await cpe.followUp()
+        #expect(events != nil)
+        #expect(await cpe.value("Device.WiFi.SSID.1.SSID") == shipped["Device.WiFi.SSID.1.SSID"]?.value)
+        #expect(await cpe.value("Device.WiFi.SSID.1.SSID")?.hasPrefix("home-") == true)
+        _ = try await cpe.session(events: events ?? [])
+        #expect(await cpe.informs.last?.contains("0 BOOTSTRAP") == true)
+
+        for _ in 0..<SimulatedCPE.historyLimit { _ = try await cpe.session(events: ["2 PERIODIC"]) }
+        #expect(await cpe.sessions.count == SimulatedCPE.historyLimit)
+        #expect(await cpe.informs.count == SimulatedCPE.historyLimit)
+        #expect(await cpe.informs.last == ["2 PERIODIC"])
+        #expect(sessions.withLockedValue { $0 } == SimulatedCPE.historyLimit + 3)
+    }
 }
