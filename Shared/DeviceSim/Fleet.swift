@@ -101,7 +101,7 @@ public final class Fleet: Sendable {
     public let connectionRequests: ConnectionRequestServer
     private let stats = NIOLockedValueBox(FleetStatistics())
     /// The inform interval and when it was last changed.
-    private let currentInterval: NIOLockedValueBox<(interval: Duration, changedAt: ContinuousClock.Instant)>
+    private let currentInterval: InformIntervalClock
     private let sessionSlots: AsyncSlots
     private let client: HTTPClient
     private let logger: Logger
@@ -116,7 +116,7 @@ public final class Fleet: Sendable {
     public init(configuration: FleetConfiguration, logger: Logger = Logger(label: "cpe-sim")) throws {
         self.configuration = configuration
         self.logger = logger
-        currentInterval = NIOLockedValueBox((configuration.informInterval, ContinuousClock.now))
+        currentInterval = InformIntervalClock(configuration.informInterval)
         var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(30))
         pool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(configuration.maxConcurrentSessions * 2, 16)
         client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
@@ -211,25 +211,28 @@ public final class Fleet: Sendable {
     }
 
     /// Changes the inform interval of every device (the benchmark registers a fleet without
-    /// periodic informs, then runs it at its steady rate); takes effect within 5 s.
-    public func setInformInterval(_ interval: Duration) { currentInterval.withLockedValue { $0 = (interval, ContinuousClock.now) } }
+    /// periodic informs, then runs it at its steady rate); sleeping devices wake to it at once.
+    public func setInformInterval(_ interval: Duration) { currentInterval.set(interval) }
 
     /// Sleeps one inform interval ± jitter; returns how long it slept. When the interval
     /// changes meanwhile, the device informs at a random point of the new interval (so a
     /// fleet does not inform all at once).
     private func sleepInterval() async throws -> Duration {
         let start = ContinuousClock.now
-        var due = start + currentInterval.withLockedValue { $0.interval } * max(1 + Double.random(in: -configuration.jitter...configuration.jitter), 0.05)
-        var seen = start
+        let initial = currentInterval.current
+        var seen = initial.changedAt
+        var due = start + initial.interval * max(1 + Double.random(in: -configuration.jitter...configuration.jitter), 0.05)
         while true {
-            let (interval, changedAt) = currentInterval.withLockedValue { $0 }
+            let (interval, changedAt) = currentInterval.current
             if changedAt > seen {
                 seen = changedAt
                 due = changedAt + interval * Double.random(in: 0...1)
             }
             let now = ContinuousClock.now
             if now >= due { return now - start }
-            try await Task.sleep(for: min(due - now, .seconds(5)))
+            // One wake-up per interval (or change), not a poll: 100,000 devices polling every
+            // few seconds cost the simulator a good part of a core.
+            try await currentInterval.sleep(until: due, unlessChangedAfter: seen)
         }
     }
 
@@ -361,6 +364,68 @@ public final class Fleet: Sendable {
         }
         _ = try? await agent.sendBoot(cause: "LocalReboot")
         stats.withLockedValue { $0.uspBoots += 1 }
+    }
+}
+
+/// The fleet's inform interval, and a wake-up for every device sleeping on it when it changes.
+public final class InformIntervalClock: Sendable {
+    private struct State {
+        var interval: Duration
+        var changedAt: ContinuousClock.Instant
+        var sleepers: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Sleepers cancelled before they were registered (their timer won the race).
+        var cancelled: Set<UInt64> = []
+        var nextID: UInt64 = 0
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    public init(_ interval: Duration) { state = NIOLockedValueBox(State(interval: interval, changedAt: .now)) }
+
+    public var current: (interval: Duration, changedAt: ContinuousClock.Instant) { state.withLockedValue { ($0.interval, $0.changedAt) } }
+
+    public func set(_ interval: Duration) {
+        let woken = state.withLockedValue { state in
+            state.interval = interval
+            state.changedAt = .now
+            defer { state.sleepers = [:] }
+            return Array(state.sleepers.values)
+        }
+        for sleeper in woken { sleeper.resume() }
+    }
+
+    /// Returns at `deadline`, or earlier when the interval changes after `seen`.
+    public func sleep(until deadline: ContinuousClock.Instant, unlessChangedAfter seen: ContinuousClock.Instant) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await Task.sleep(until: deadline, clock: .continuous) }
+            group.addTask { await self.change(after: seen) }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    private func change(after seen: ContinuousClock.Instant) async {
+        let id = state.withLockedValue { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLockedValue { state -> Bool in
+                    if state.changedAt > seen || state.cancelled.remove(id) != nil { return true }
+                    state.sleepers[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let sleeper = state.withLockedValue { state in
+                let sleeper = state.sleepers.removeValue(forKey: id)
+                if sleeper == nil { state.cancelled.insert(id) }
+                return sleeper
+            }
+            sleeper?.resume()
+        }
     }
 }
 

@@ -270,4 +270,40 @@ extension DeviceSimTests {
         #expect(await cpe.informs.last == ["2 PERIODIC"])
         #expect(sessions.withLockedValue { $0 } == SimulatedCPE.historyLimit + 3)
     }
+
+    /// Devices sleep until their next inform without polling: a sleep ends at its deadline, at
+    /// once when the interval changes, and when its task is cancelled.
+    @Test func informIntervalSleepsEndAtTheirDeadlineOrAtAChange() async throws {
+        let clock = InformIntervalClock(.seconds(86_400))
+        let seen = clock.current.changedAt
+        var start = ContinuousClock.now
+        try await clock.sleep(until: start + .milliseconds(200), unlessChangedAfter: seen)
+        #expect(ContinuousClock.now - start >= .milliseconds(200))
+
+        // Many sleepers far from their deadline all wake when the interval changes.
+        start = ContinuousClock.now
+        let far = start + .seconds(3600)
+        let sleepers = (0..<1000).map { _ in Task { try await clock.sleep(until: far, unlessChangedAfter: seen) } }
+        try await Task.sleep(for: .milliseconds(200))
+        clock.set(.seconds(300))
+        for sleeper in sleepers { try await sleeper.value }
+        #expect(ContinuousClock.now - start < .seconds(30))
+        #expect(clock.current.interval == .seconds(300))
+        #expect(clock.current.changedAt > seen)
+
+        // A change the sleeper has not seen ends its sleep at once; one it has seen does not.
+        let changed = clock.current.changedAt
+        start = ContinuousClock.now
+        try await clock.sleep(until: start + .seconds(3600), unlessChangedAfter: seen)
+        #expect(ContinuousClock.now - start < .seconds(30))
+        start = ContinuousClock.now
+        try await clock.sleep(until: start + .milliseconds(300), unlessChangedAfter: changed)
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
+
+        // Cancelled: the sleep throws CancellationError instead of hanging.
+        let cancelled = Task { try await clock.sleep(until: .now + .seconds(3600), unlessChangedAfter: changed) }
+        try await Task.sleep(for: .milliseconds(100))
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+    }
 }
